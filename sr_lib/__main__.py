@@ -1,0 +1,3 @@
+from sr_lib.cli import main
+
+raise SystemExit(main())

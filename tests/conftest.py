@@ -1,0 +1,47 @@
+"""Shared fixtures. Data-dependent tests skip (with the reason) when the shared data is absent."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: needs --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def refvec_dir() -> Path:
+    p = Path(os.environ.get("SR_REFVEC", SHARED / "refvec"))
+    if not p.is_dir():
+        pytest.skip(f"reference vectors not found at {p}")
+    return p
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    p = Path(os.environ.get("SR_DATA", SHARED / "data"))
+    if not (p / "benchmark").is_dir():
+        pytest.skip(f"benchmark data not found at {p}")
+    return p
+
+
+@pytest.fixture(scope="session")
+def paper_tables_dir() -> Path:
+    p = Path(os.environ.get("SR_PAPER_TABLES", SHARED / "paper_tables"))
+    if not p.is_dir():
+        pytest.skip(f"paper tables not found at {p}")
+    return p
