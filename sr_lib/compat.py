@@ -151,19 +151,23 @@ def load_rule_weights(model: nn.Module, ref: dict) -> nn.Module:
 def from_reference(ref, weights: bool = True) -> nn.Module:
     """Our model for the reference's official ``config``: same state_dict keys and shapes,
     float64, eval mode, and (``weights=True``) the reference's rule weights loaded."""
-    import sr_lib.models  # noqa: F401  (runs the @official registrations)
     ref = load_reference(ref)
-    key = official_key(ref["config"])
-    if key not in _OFFICIAL:
-        raise KeyError(f"no sr_lib model for official config {key!r}; known: {sorted(_OFFICIAL)}")
-    build, _ = _OFFICIAL[key]
-    model = build(ref["config"])
+    model = build_official(ref["config"])
     check_keys(model, ref)
     if weights:
         load_rule_weights(model, ref)
     else:
         model.eval().double()
     return model
+
+
+def build_official(config: dict) -> nn.Module:
+    """Our model for an official model ``config`` (fresh init, float32; no weights loaded)."""
+    import sr_lib.models  # noqa: F401  (runs the @official registrations)
+    key = official_key(config)
+    if key not in _OFFICIAL:
+        raise KeyError(f"no sr_lib model for official config {key!r}; known: {sorted(_OFFICIAL)}")
+    return _OFFICIAL[key][0](config)
 
 
 def official_forward(model: nn.Module, ref, case: str, variant: str = "") -> torch.Tensor:

@@ -1,0 +1,323 @@
+"""Evaluate an upscaler on an image set under a paper's protocol; the ``evaluate`` command.
+
+An **upscaler** is any callable ``(lr, (H, W), scale) -> sr`` with ``lr`` a float tensor
+``[1, 3, h, w]`` in [0, 1] and ``sr`` ``[1, 3, H, W]`` in [0, 1]. Provided:
+
+- ``bicubic_matlab`` — MATLAB ``imresize(lr, s, 'bicubic')`` on the float LR (×255), kernel at
+  the true scale s, output size (H, W); the protocol decides whether it is rounded;
+- ``bicubic_matlab_uint8`` — the same on the uint8 LR with MATLAB's per-pass uint8 rounding;
+- ``bicubic_pil`` — PIL bicubic of the uint8 LR (rounded once by PIL);
+- ``bicubic_torch`` — ``F.interpolate(mode='bicubic', align_corners=False)``, clamped;
+- ``ModelUpscaler(model, ...)`` — any ``ImplicitSR`` (``model.super_resolve``) with the
+  protocol's inference options: chunked queries (bounded memory), LTE's cell clip and SwinIR
+  window padding, CiaoSR's 192/32 tiles with uniform averaging of overlaps. Padding that a
+  model does itself (SwinIR to a multiple of 8, EQSR to 16) stays inside the model.
+
+    res = evaluate(bicubic_matlab, load_dataset("Set5"), 2, "eqsr")
+    res["psnr"], res["ssim"], res["per_image"]
+
+Command line (the last stdout line is one JSON object)::
+
+    python -m sr_lib evaluate --method bicubic --dataset Set5 --scale 2 --protocol eqsr
+    python -m sr_lib evaluate --method liif --backbone edsr-baseline --checkpoint P \
+        --dataset Set5 --scale 4 --protocol liif --out results/cpu/eval.csv
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sr_lib.data.datasets import ImageSet, canonical_name, load_dataset
+from sr_lib.data.io import to_tensor01
+from sr_lib.data.resize import imresize_matlab, pil_bicubic
+from sr_lib.data.resolver import BUNDLED_NOTE, resolve_data_root
+from sr_lib.metrics.protocols import check_scale, get_protocol
+from sr_lib.paths import atomic_write_text
+
+RESULT_COLUMNS = ["method", "backbone", "profile", "seed", "dataset", "scale", "protocol",
+                  "psnr", "ssim", "n_images"]
+RESULT_KEY = ["method", "backbone", "profile", "seed", "dataset", "scale", "protocol"]
+
+
+# ---------------------------------------------------------------------------------------------
+# upscalers
+# ---------------------------------------------------------------------------------------------
+
+def bicubic_matlab(lr: torch.Tensor, out_size, scale=None) -> torch.Tensor:
+    """MATLAB-style bicubic upscaling (float, not rounded); kernel at ``scale`` if given."""
+    kernel_scale = None if scale is None else float(scale)
+    out = imresize_matlab(lr.double() * 255.0, scale=kernel_scale, size=tuple(out_size), rounding="none")
+    return (out / 255.0).clamp(0, 1).to(lr.dtype)
+
+
+def bicubic_matlab_uint8(lr: torch.Tensor, out_size, scale=None) -> torch.Tensor:
+    """MATLAB ``imresize`` on the uint8 LR exactly as MATLAB runs it: uint8 after each pass."""
+    u8 = (lr.clamp(0, 1) * 255.0).round().to(torch.uint8)
+    kernel_scale = None if scale is None else float(scale)
+    return imresize_matlab(u8, scale=kernel_scale, size=tuple(out_size), rounding="per_pass").to(lr.dtype) / 255.0
+
+
+def bicubic_pil(lr: torch.Tensor, out_size, scale=None) -> torch.Tensor:
+    """PIL bicubic upscaling of the uint8 LR (the LR is uint8 already in every protocol)."""
+    u8 = (lr[0].permute(1, 2, 0).clamp(0, 1) * 255.0).round().to(torch.uint8).cpu().numpy()
+    return to_tensor01(pil_bicubic(u8, out_size)).to(lr.device)
+
+
+def bicubic_torch(lr: torch.Tensor, out_size, scale=None) -> torch.Tensor:
+    """``torch.nn.functional.interpolate`` bicubic (a = -0.75, no antialiasing), clamped."""
+    return F.interpolate(lr, size=tuple(out_size), mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+UPSCALERS = {"bicubic": bicubic_matlab, "bicubic-uint8": bicubic_matlab_uint8, "bicubic-pil": bicubic_pil, "bicubic-torch": bicubic_torch}
+
+
+class ModelUpscaler:
+    """Wrap an ``ImplicitSR`` model as an upscaler with a protocol's inference options.
+
+    cell_scale: LTE's clip (cell × max(s/4, 1)); window: LTE's SwinIR padding — the LR is
+    extended by flip-and-concatenate by ``(h // window + 1)·window − h`` rows (1..window,
+    never 0; columns alike), the padded image is decoded at round(s·padded size) and the
+    output cropped top-left; tile / tile_overlap: CiaoSR — LR tiles of min(tile, h, w) px at
+    stride tile − overlap plus a last tile flush with the border, each decoded on its own
+    full grid (cell 2/(tile·s)), overlaps averaged with equal weights; chunk: queries per
+    decoder call.
+    """
+
+    def __init__(self, model, cell_scale: float = 1.0, window: int = 0, tile: int = 0,
+                 tile_overlap: int = 0, chunk: int = 30000):
+        self.model, self.cell_scale, self.window = model, cell_scale, window
+        self.tile, self.tile_overlap, self.chunk = tile, tile_overlap, chunk
+
+    def _decode(self, lr, out_size):
+        return self.model.super_resolve(lr, out_size, chunk=self.chunk, cell_scale=self.cell_scale)
+
+    @torch.no_grad()
+    def __call__(self, lr: torch.Tensor, out_size, scale=None) -> torch.Tensor:
+        device = next(self.model.parameters()).device
+        lr = lr.to(device)
+        H, W = out_size
+        s = float(scale) if scale is not None else H / lr.shape[-2]
+        if self.window:
+            h, w = lr.shape[-2:]
+            ph, pw = (h // self.window + 1) * self.window - h, (w // self.window + 1) * self.window - w
+            while lr.shape[-2] < h + ph:                                # one flip suffices unless h < 8
+                lr = torch.cat([lr, lr.flip(-2)], -2)
+            while lr.shape[-1] < w + pw:
+                lr = torch.cat([lr, lr.flip(-1)], -1)
+            lr = lr[..., : h + ph, : w + pw]
+            out = self._decode(lr, (round(s * (h + ph)), round(s * (w + pw))))
+            return out[..., :H, :W]
+        if self.tile:
+            return self._tiled(lr, (H, W), s)
+        return self._decode(lr, (H, W))
+
+    def _tiled(self, lr, out_size, s):
+        if abs(s - round(s)) > 1e-9:
+            raise ValueError(f"tiled inference needs an integer scale, got {s:g}")
+        s = int(round(s))
+        h, w = lr.shape[-2:]
+        t = min(self.tile, h, w)
+        stride = t - self.tile_overlap
+        if stride <= 0:
+            raise ValueError(f"tile overlap {self.tile_overlap} >= tile {t}")
+        ys = list(range(0, h - t, stride)) + [h - t]
+        xs = list(range(0, w - t, stride)) + [w - t]
+        acc = lr.new_zeros(lr.shape[0], 3, h * s, w * s)            # [B,3,H,W]
+        cnt = lr.new_zeros(1, 1, h * s, w * s)
+        for y in ys:
+            for x in xs:
+                patch = self._decode(lr[..., y:y + t, x:x + t], (t * s, t * s))
+                acc[..., y * s:(y + t) * s, x * s:(x + t) * s] += patch
+                cnt[..., y * s:(y + t) * s, x * s:(x + t) * s] += 1
+        return (acc / cnt)[..., : out_size[0], : out_size[1]]
+
+
+def as_upscaler(upscaler, protocol=None, scale=None, backbone: str = ""):
+    """A callable upscaler: names in ``UPSCALERS``, callables as they are, models wrapped
+    with ``protocol.inference_options(scale, backbone)``."""
+    if isinstance(upscaler, str):
+        if upscaler not in UPSCALERS:
+            raise ValueError(f"unknown upscaler {upscaler!r}; known: {', '.join(UPSCALERS)}")
+        return UPSCALERS[upscaler]
+    if hasattr(upscaler, "super_resolve"):
+        opts = get_protocol(protocol).inference_options(scale, backbone) if protocol else {}
+        return ModelUpscaler(upscaler, **opts)
+    if callable(upscaler):
+        return upscaler
+    raise TypeError(f"not an upscaler: {type(upscaler).__name__}")
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation
+# ---------------------------------------------------------------------------------------------
+
+def evaluate(upscaler, dataset, scale, protocol, data_root=None, backbone: str = "",
+             limit: int | None = None, progress: bool = False) -> dict:
+    """PSNR/SSIM of ``upscaler`` on ``dataset`` (an ``ImageSet`` or a name) at ``scale``.
+
+    For each HR image: ``protocol.make_pair`` → LR → upscaler → ``protocol.score``.
+    Returns ``{dataset, scale, protocol, psnr, ssim, n_images, bundled, per_image}`` where
+    the means are over images (every framework averages per-image values) and
+    ``per_image`` lists ``{image, psnr, ssim, lr_hw, hr_hw}``.
+    """
+    proto = get_protocol(protocol)
+    s = check_scale(scale)
+    if not isinstance(dataset, ImageSet):
+        dataset = load_dataset(dataset, data_root, limit=limit)
+    up = as_upscaler(upscaler, proto, s, backbone)
+    metric_name = dataset.name.split(" (")[0]
+    rows = []
+    for i, (name, hr) in enumerate(dataset):
+        if limit is not None and i >= limit:
+            break
+        lr, hr_c = proto.make_pair(hr, s)
+        sr = up(to_tensor01(lr), hr_c.shape[:2], s)                 # [1,3,H,W]
+        p, q = proto.score(sr, hr_c, s, metric_name)
+        rows.append({"image": name, "psnr": p, "ssim": q, "lr_hw": list(lr.shape[:2]),
+                     "hr_hw": list(hr_c.shape[:2])})
+        if progress:
+            print(f"{dataset.name} x{s:g} {name}: {p:.4f} dB {q:.4f}", file=sys.stderr, flush=True)
+    if not rows:
+        raise ValueError(f"dataset {dataset.name} has no images")
+    return {"dataset": metric_name, "scale": s, "protocol": proto.name,
+            "psnr": float(np.mean([r["psnr"] for r in rows])),
+            "ssim": float(np.mean([r["ssim"] for r in rows])),
+            "n_images": len(rows), "bundled": dataset.bundled, "per_image": rows}
+
+
+# ---------------------------------------------------------------------------------------------
+# results files
+# ---------------------------------------------------------------------------------------------
+
+def check_writable(path) -> Path:
+    """Fail early (before any work) if ``path`` cannot be written: its nearest existing
+    ancestor must be a folder in which a file can actually be created."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"results path is a folder, not a file: {path}")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"results folder is not a folder: {parent}")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as e:
+        raise PermissionError(f"results folder not writable: {parent} ({e.strerror or e})") from None
+    return path
+
+
+def append_results(csv_path, rows) -> Path:
+    """Add ``rows`` (dicts) to the CSV at ``csv_path`` atomically (read + write tmp + rename).
+
+    Columns: ``RESULT_COLUMNS`` first, then any extra keys in order of appearance. A row whose
+    (method, backbone, profile, seed, dataset, scale, protocol) matches an existing one
+    replaces it, so re-running an evaluation never duplicates a line.
+    """
+    path = check_writable(csv_path)
+    old = []
+    if path.exists():
+        with open(path, newline="", encoding="utf-8") as f:
+            old = list(csv.DictReader(f))
+    new = [{k: ("" if v is None else v) for k, v in r.items()} for r in rows]
+    columns = list(RESULT_COLUMNS)
+    for r in old + new:
+        columns += [k for k in r if k not in columns]
+
+    def key(r):
+        return tuple(_norm(r.get(k, "")) for k in RESULT_KEY)
+    replaced = {key(r) for r in new}
+    merged = [r for r in old if key(r) not in replaced] + new
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for r in merged:
+        writer.writerow({c: r.get(c, "") for c in columns})
+    atomic_write_text(path, buf.getvalue())
+    return path
+
+
+def _norm(v) -> str:
+    try:
+        return repr(float(v))
+    except (TypeError, ValueError):
+        return str(v)
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------------------------
+
+def add_cli(subparsers) -> None:
+    p = subparsers.add_parser("evaluate", help="PSNR/SSIM of a method on a dataset under a paper's protocol")
+    p.add_argument("--method", default="bicubic",
+                   help=f"{', '.join(UPSCALERS)} or a learned method (needs --checkpoint)")
+    p.add_argument("--backbone", default="", help="backbone name (recorded; selects LTE's SwinIR window)")
+    p.add_argument("--checkpoint", default=None, help="checkpoint of a learned method")
+    p.add_argument("--dataset", required=True, help="Set5, Set14, B100, Urban100, Manga109, DIV2K-val")
+    p.add_argument("--scale", required=True, help="upscaling factor >= 1 (non-integer allowed)")
+    p.add_argument("--protocol", required=True, help="liif, ipe_liif, lte, ciaosr, eqsr")
+    p.add_argument("--data-root", default=None, help="data root (default: SR_DATA, <repo>/data, bundled)")
+    p.add_argument("--out", default=None, help="CSV to add the result row to (atomically)")
+    p.add_argument("--profile", default="", help="profile recorded in the CSV row")
+    p.add_argument("--seed", default="", help="seed recorded in the CSV row")
+    p.add_argument("--limit", type=int, default=None, help="only the first N images")
+    p.add_argument("--device", default=None, help="auto | cpu | cuda[:i] (learned methods)")
+    p.add_argument("--per-image", action="store_true", help="include per-image numbers in the JSON")
+    p.set_defaults(func=run_cli)
+
+
+def run_cli(args) -> int:
+    from sr_lib.cli import UserError
+    # every check that can fail runs before any work and before anything is written
+    proto = get_protocol(args.protocol)
+    dataset_name = canonical_name(args.dataset)
+    scale = check_scale(args.scale)
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit must be >= 1, got {args.limit}")
+    try:
+        root = resolve_data_root(args.data_root, warn=False)
+        out = check_writable(args.out) if args.out else None
+    except OSError as e:
+        raise UserError(str(e)) from None
+    if root.bundled:
+        print("warning: " + BUNDLED_NOTE, file=sys.stderr)
+    method = args.method.lower()
+    if method in UPSCALERS:
+        upscaler, backbone = UPSCALERS[method], args.backbone
+    else:
+        if not args.checkpoint:
+            raise UserError(f"method {args.method!r} is learned: give --checkpoint PATH "
+                            f"(or use one of {', '.join(UPSCALERS)})")
+        if not Path(args.checkpoint).is_file():
+            raise FileNotFoundError(f"checkpoint not found: {args.checkpoint}")
+        import sr_lib
+        from sr_lib.device import get_device
+        upscaler = sr_lib.load_checkpoint(args.checkpoint).to(get_device(args.device)).eval()
+        backbone = args.backbone or str(getattr(upscaler, "spec", {}).get("args", {}).get("backbone", ""))
+    dataset = load_dataset(dataset_name, root, limit=args.limit)
+    res = evaluate(upscaler, dataset, scale, proto, backbone=backbone, limit=args.limit)
+    summary = {"method": args.method, "backbone": backbone, "profile": args.profile, "seed": args.seed,
+               "dataset": res["dataset"], "scale": res["scale"], "protocol": res["protocol"],
+               "psnr": round(res["psnr"], 6), "ssim": round(res["ssim"], 6),
+               "n_images": res["n_images"], "bundled": res["bundled"]}
+    if out is not None:
+        append_results(out, [{k: v for k, v in summary.items() if k != "bundled"}])
+        summary["out"] = str(out)
+    if args.per_image:
+        summary["per_image"] = res["per_image"]
+    print(json.dumps(summary))
+    return 0
+
+
+__all__ = ["evaluate", "append_results", "check_writable", "ModelUpscaler", "as_upscaler",
+           "bicubic_matlab", "bicubic_matlab_uint8", "bicubic_pil", "bicubic_torch", "UPSCALERS", "RESULT_COLUMNS"]

@@ -1,0 +1,297 @@
+"""Training: L1 loss, Adam, MultiStepLR, optional EMA; resumable bit-for-bit; cached runs.
+
+    model = sr_lib.engine.train.train("liif", "edsr-baseline", profile="cpu", seed=0)
+    python -m sr_lib train --method liif --backbone edsr-baseline --profile smoke --seed 0
+
+The objective is the official one (``reference-implementations.md`` §1.3): L1 between the
+decoder's output and the HR pixels, both in the model's normalised space (``model.normalize``).
+
+Reproducibility
+- A batch is a pure function of (seed, step) (``sr_lib.data.pairs.sample_batch``); the model is
+  initialised from ``torch.manual_seed(seed)``; CPU runs use deterministic algorithms.
+- A checkpoint holds model, optimizer, scheduler, EMA, step and the Python / numpy / torch RNG
+  states (for stochastic layers such as drop-path). Resuming from it continues exactly where the
+  uninterrupted run would be: the final weights are equal bit for bit. On CUDA,
+  ``grid_sample``'s backward has no deterministic kernel (pytorch#68959), so GPU runs are
+  reproducible only up to that.
+- A finished run's ``final.pt`` is found by its key (``sr_lib.engine.runs``) and reused.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+import sr_lib
+from sr_lib.config import TrainConfig, config_for, model_options
+from sr_lib.data.pairs import TrainImages, load_training_images, sample_batch
+from sr_lib.device import get_device
+from sr_lib.engine import ddp
+from sr_lib.engine.runs import (FORMAT, key_payload, load_checkpoint, model_from_checkpoint, run_dir,
+                                run_key, save_checkpoint, write_spec)
+
+
+# ----------------------------------------------------------------------------------------------
+# seeds and RNG states (stored as primitives/tensors so weights_only loading works)
+# ----------------------------------------------------------------------------------------------
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)         # also every CUDA device
+
+
+def rng_state() -> dict:
+    np_state = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": {"key": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(tuple(state["python"][:1]) + (tuple(state["python"][1]),) + tuple(state["python"][2:]))
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["key"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# ----------------------------------------------------------------------------------------------
+# EMA of the weights (BasicSR's net_g_ema: parameters averaged, buffers copied)
+# ----------------------------------------------------------------------------------------------
+
+class EMA:
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.params = {k: v.detach().clone() for k, v in model.named_parameters()}
+        self.buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        for k, v in model.named_parameters():
+            self.params[k].mul_(self.decay).add_(v.detach(), alpha=1 - self.decay)
+        for k, v in model.named_buffers():
+            self.buffers[k].copy_(v)
+
+    def state_dict(self) -> dict:
+        return {**self.params, **self.buffers}
+
+    def load_state_dict(self, sd: dict) -> None:
+        for table in (self.params, self.buffers):
+            for k in table:
+                table[k].copy_(sd[k])
+
+
+# ----------------------------------------------------------------------------------------------
+# the loop
+# ----------------------------------------------------------------------------------------------
+
+def _target(model, gt: torch.Tensor, layout: str) -> torch.Tensor:
+    """HR pixels in the model's normalised space, in the decoder's output layout."""
+    if layout == "grid":
+        return model.normalize(gt)                                             # [B,3,h,w]
+    return model.normalize(gt.transpose(1, 2).unsqueeze(-1)).squeeze(-1).transpose(1, 2)   # [B,Q,3]
+
+
+def _step_loss(model, net, batch: dict, device, dtype) -> torch.Tensor:
+    b = {k: v.to(device=device, dtype=dtype) for k, v in batch.items()}
+    scale = b["scale"] if getattr(model, "needs_scale", False) else None
+    pred = net(model.normalize(b["lr"]), b["coord"], b["cell"], scale)
+    return F.l1_loss(pred, _target(model, b["gt"], model.query_layout))
+
+
+def _checkpoint(model, opt, sched, ema, step, history, cfg, seed, key) -> dict:
+    return {
+        "format": FORMAT,
+        "model": {**getattr(model, "spec", {"name": type(model).__name__, "args": {}}),
+                  "sd": model.state_dict()},
+        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+        "ema": ema.state_dict() if ema is not None else None,
+        "step": step, "rng": rng_state(), "config": cfg.to_dict(), "seed": seed, "key": key,
+        "history": torch.tensor(history, dtype=torch.float64),
+    }
+
+
+def fit(model: torch.nn.Module, cfg: TrainConfig, images: TrainImages, *, seed: int = 0, ckpt_path=None,
+        device=None, dist: ddp.DistInfo | None = None, progress: bool = True, key: str = "") -> dict:
+    """Train ``model`` in place for ``cfg.iterations`` steps; resume from ``ckpt_path`` when it exists.
+
+    Returns ``{'loss': [per-step global mean L1], 'ema': EMA | None}``. Only rank 0 writes.
+    """
+    dist = dist or ddp.current()
+    device = device or next(model.parameters()).device
+    model.to(device).train()
+    dtype = next(model.parameters()).dtype
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.milestones), gamma=cfg.gamma)
+    ema = EMA(model, cfg.ema_decay) if cfg.ema_decay else None
+    start, history = 0, []
+    if ckpt_path is not None and os.path.exists(ckpt_path):
+        ck = load_checkpoint(ckpt_path, map_location=device)
+        model.load_state_dict(ck["model"]["sd"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        if ema is not None:
+            ema.load_state_dict(ck["ema"])
+        set_rng_state(ck["rng"])
+        start, history = int(ck["step"]), ck["history"].tolist()
+    net = ddp.wrap(model, dist)
+    spec = cfg.pair_spec(layout=model.query_layout)
+    threads = torch.get_num_threads()
+    if cfg.cpu_threads and device.type == "cpu":
+        torch.set_num_threads(cfg.cpu_threads)
+    bar = tqdm(total=cfg.iterations, initial=start, desc=key or "train", ascii=True, dynamic_ncols=False,
+               mininterval=cfg.log_every_s, maxinterval=max(cfg.log_every_s, 1.0),
+               disable=not (progress and dist.is_main))
+    try:
+        for step in range(start, cfg.iterations):
+            batch = sample_batch(images, spec, cfg.batch_size, seed, step, dist.rank, dist.world)
+            loss = _step_loss(model, net, batch, device, dtype)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            if ema is not None:
+                ema.update(model)
+            history.append(float(ddp.mean_over_ranks(loss.detach(), dist)))
+            bar.update(1)
+            bar.set_postfix(loss=f"{history[-1]:.4f}", lr=f"{sched.get_last_lr()[0]:.1e}", refresh=False)
+            done = step + 1
+            if ckpt_path is not None and dist.is_main and (done % cfg.checkpoint_every == 0
+                                                           or done == cfg.iterations):
+                save_checkpoint(_checkpoint(model, opt, sched, ema, done, history, cfg, seed, key), ckpt_path)
+    finally:
+        bar.close()
+        torch.set_num_threads(threads)
+    return {"loss": history, "ema": ema}
+
+
+# ----------------------------------------------------------------------------------------------
+# cached runs
+# ----------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def _all_images(root: str) -> TrainImages:
+    return load_training_images(root or None)
+
+
+def training_images(data_root, cfg: TrainConfig) -> TrainImages:
+    """The training set for ``cfg`` (images too small for its largest HR crop are left out)."""
+    return _all_images(str(data_root or "")).keep_at_least(cfg.pair_spec().max_hr_size)
+
+
+def _set_deterministic(device: torch.device) -> None:
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def train(method: str, backbone: str | None = None, *, profile: str = "cpu", seed: int = 0, data_root=None,
+          options: dict | None = None, out=None, device: str = "auto", progress: bool = True,
+          config: TrainConfig | None = None, **overrides) -> torch.nn.Module:
+    """Train ``method`` on ``backbone`` at ``profile`` (or reuse the cached run) → model in eval mode.
+
+    ``options`` are extra make-options (e.g. ``{'L': 16}``), ``overrides`` change config fields
+    (e.g. ``scale_max=12``); both are part of the run key. ``out`` is the runs root (default
+    ``runs/``, env ``SR_RUNS``). The model carries ``model.train_info`` (key, run dir, losses).
+    When started by ``torchrun`` the run is data-parallel (``sr_lib.engine.ddp``).
+    """
+    cfg = config or config_for(profile, method, backbone, **overrides)
+    opts = model_options(cfg, method, backbone, options)
+    images = training_images(data_root, cfg)
+    payload = key_payload(method, backbone, opts, cfg.to_dict(), seed, images.identity)
+    key = run_key(payload)
+    rdir = run_dir(cfg.profile, key, out)
+    final_path = rdir / "final.pt"
+    dist = ddp.init_from_env()
+    dev = get_device(ddp.device_preference(dist, device))
+    if final_path.is_file():
+        ck = load_checkpoint(final_path, map_location=dev)
+    else:
+        _set_deterministic(dev)
+        seed_everything(seed)
+        model = sr_lib.make(method, **opts)
+        if dist.is_main:
+            write_spec(rdir / "spec.json", {**payload, "key": key, "data_source": images.source,
+                                            "n_images": len(images)})
+        t0 = time.perf_counter()
+        result = fit(model, cfg, images, seed=seed, ckpt_path=rdir / "ckpt.pt", device=dev, dist=dist,
+                     progress=progress, key=key)
+        if result["ema"] is not None:
+            model.load_state_dict(result["ema"].state_dict())
+        ck = {"format": FORMAT, "model": {**model.spec, "sd": model.state_dict()}, "step": cfg.iterations,
+              "config": cfg.to_dict(), "seed": seed, "key": key, "weights": "ema" if cfg.ema_decay else "raw",
+              "history": torch.tensor(result["loss"], dtype=torch.float64),
+              "train_seconds_last_session": time.perf_counter() - t0}
+        if dist.is_main:
+            save_checkpoint(ck, final_path)
+        ddp.barrier(dist)
+    model = model_from_checkpoint(ck, dev).eval()
+    model.train_info = {"key": key, "run_dir": str(rdir), "config": ck["config"], "seed": seed,
+                        "loss": ck["history"].tolist(), "weights": ck["weights"]}
+    return model
+
+
+# ----------------------------------------------------------------------------------------------
+# CLI
+# ----------------------------------------------------------------------------------------------
+
+def _literal(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _pairs(items, what: str) -> dict:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"{what} {item!r} is not KEY=VALUE")
+        k, v = item.split("=", 1)
+        out[k] = _literal(v)
+    return out
+
+
+def _run_cli(args) -> int:
+    model = train(args.method, args.backbone, profile=args.profile, seed=args.seed, data_root=args.data_root,
+                  options=_pairs(args.option, "--option"), out=args.out, device=args.device,
+                  progress=not args.no_progress, **_pairs(args.set, "--set"))
+    info = model.train_info
+    last = f"{info['loss'][-1]:.5f}" if info["loss"] else "n/a"
+    print(f"{info['run_dir']}/final.pt  (steps {len(info['loss'])}, last loss {last})")
+    return 0
+
+
+def add_cli(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train a method (or reuse its cached run)",
+                              description="Train a method at a profile; finished runs are cached and reused.")
+    p.add_argument("--method", required=True, help="registered method, e.g. liif (see sr_lib.list_models())")
+    p.add_argument("--backbone", default=None, help="registered backbone, e.g. edsr-baseline")
+    p.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "paper"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-root", default=None, help="data root (default: the resolver's)")
+    p.add_argument("--out", default=None, help="runs root (default: runs/ or $SR_RUNS)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="extra make-option (JSON value)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="TrainConfig override (JSON value)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_cli)
+
+
+__all__ = ["train", "fit", "EMA", "seed_everything", "rng_state", "set_rng_state", "training_images", "add_cli"]

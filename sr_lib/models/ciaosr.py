@@ -1,0 +1,362 @@
+"""CiaoSR: continuous implicit attention-in-attention (Cao et al., CVPR 2023).
+
+Decoder as the released code computes it (spec ``reference-implementations.md``
+§5.1, refvec README §4.5), paper Eq. (4)–(6):
+
+    I_q = φ_q( Σ_{k∈4 neighbours} softmax_k(Q·K_k) V_k ) + bilinear(x_LR, q)
+
+- F = encoder features [B,C,h,w]; unfold = 3×3 zero-padded unfold (9C);
+- Q = unfold(F) nearest-sampled at the **unshifted** query coordinate;
+- the 4 neighbours: q + (±r_y + 1e-6, ±r_x + 1e-6), clamped to ±(1−1e-6), with
+  r_y = 1 / ((h−1)/(1−cell_y)) and r_x = 1 / ((w−1)/(1−cell_x)) from the cell of
+  the first query of each image;
+- rel = (q − centre_k)·(h, w), s = cell·(h, w);
+- K_k = key_k ⊙ φ_k([key_k, rel, s]) with key = unfold(F) (9C+4 → 9C);
+- V_k = val_k ⊙ φ_v([val_k, rel, s]) with val = [unfold(F), NL(F)]
+  (9C+C+4 → 9C+C), NL = the cross-scale non-local attention
+  (``cross_scale_attention.py``);
+- softmax of plain dot products (``softmax_scale`` 1, no √d); φ_q: 10C → 3;
+- plus the bilinear (border) sample of the normalised LR input.
+
+Non-local branch, released code vs paper (spec §5.2): the default
+``multi_scale=(2,)``, ``window=None`` is what the released configs run (one
+downscale factor, global search) and what official checkpoints expect; the
+paper's text (s' ∈ {2, 3, 4}, search in a 256×256 window) is
+``multi_scale=(2, 3, 4), window=256`` (see ``cross_scale_attention.py``).
+
+Cost: everything that does not depend on the query is done once in ``encode``
+(unfolding, the non-local attention, the feature part of the first Linear of φ_k
+and φ_v per LR pixel, and in eval mode φ_k's last Linear folded into per
+pixel-pair tables of Q·K); ``query`` handles the 4 neighbours in one batch. This
+changes only the float summation order (outputs equal the official ones to
+~1e-16 in float64).
+
+Ablations (paper Table 4): ``ensemble="mlp"`` replaces the attention by an MLP
+φ_w([key_k, rel, s]) → one logit per neighbour (softmax over the 4; "the
+coordinate information is still fed into the MLP"); ``non_local=False`` drops
+the non-local branch (values = unfold(F) only).
+
+State_dict keys follow the official ``LocalImplicitSR*`` classes: ``imnet_q``,
+``imnet_k``, ``imnet_v``, ``cs_attn.*`` and then the encoder's modules at top
+level (``conv_first``, ``body``, ``conv_after_body`` for EDSR; ``sfe1`` … ``gff``
+for RDN; ``conv_first``, ``patch_embed``, ``layers``, ``norm``, ``conv_after_body``
+for SwinIR), so official checkpoints load with ``load_state_dict(strict=True)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from sr_lib.compat import official
+from sr_lib.models.base import ImplicitSR
+from sr_lib.models.cross_scale_attention import CrossScaleAttention
+from sr_lib.models.grid import sample_bilinear, unfold3x3
+from sr_lib.models.liif import CORNERS, EPS_SHIFT, gather_rows, lr_grid, nearest_index
+from sr_lib.models.mlp import MLP
+from sr_lib.models.mmedit_backbones import MMEditEDSR, MMEditRDN
+from sr_lib.models.swinir import SwinIR
+from sr_lib.registry import make_backbone, register
+
+
+# (dy, dx) of a key pixel relative to the query pixel; row-major so that index = (dy+1)·3 + (dx+1)
+_PAIR_OFFSETS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+
+
+@dataclass
+class CiaoSRConfig:
+    hidden: tuple = (256, 256, 256, 256)   # width of φ_q, φ_k, φ_v (and φ_w)
+    non_local: bool = True                 # cross-scale attention branch in the values
+    multi_scale: tuple = (2,)              # s' of the cross-scale attention (released: (2,); paper: (2,3,4))
+    window: int | None = None              # None = global search (released); e.g. 256 = paper's windowed search
+    ensemble: str = "attention"            # "attention" (CiaoSR) | "mlp" (Table 4 ablation)
+    softmax_scale: float = 1.0             # attention logits are divided by this (released: 1)
+
+
+@dataclass
+class CiaoSRFeatures:
+    """Per-image work shared by all queries (computed once in ``encode``)."""
+    feat: torch.Tensor       # [B,C,h,w] encoder output
+    query: torch.Tensor      # [B,h*w,9C] query vectors = unfold(F) (keys are the first 9C value channels)
+    value: torch.Tensor      # [B,h*w,D] value vectors [unfold(F), NL(F)], D = 9C (+ C·|s'|)
+    key_proj: torch.Tensor   # [B,h*w,hidden0] feature part of the first layer of φ_k (φ_w for "mlp")
+    value_proj: torch.Tensor # [B,h*w,hidden0] feature part of the first layer of φ_v
+    centres: torch.Tensor    # [h*w,2] LR pixel centres (y,x)
+    index_map: torch.Tensor  # [1,1,h,w] flat pixel index (nearest lookup with grid_sample's tie rule)
+    inp: torch.Tensor        # [B,3,h,w] normalised LR (bilinear skip)
+    pair_proj: torch.Tensor | None = None  # [B,h*w*9,hidden] (Q_p ⊙ K_{p+o}) W_last of φ_k (eval mode)
+    pair_bias: torch.Tensor | None = None  # [B,h*w*9]       (Q_p ⊙ K_{p+o}) · b_last
+
+
+def _split_first_layer(mlp: MLP, n_feat: int):
+    """(W_feat, W_coord, bias) of ``mlp``'s first Linear for inputs laid out as [feature(n_feat), coords]."""
+    first = mlp.layers[0]
+    return first.weight[:, :n_feat], first.weight[:, n_feat:], first.bias
+
+
+def _finish_mlp(mlp: MLP, pre: torch.Tensor, last: bool = True) -> torch.Tensor:
+    """The rest of ``mlp`` after its first Linear, given that Linear's output ``pre``
+    (``last=False``: stop at the last hidden activation). ReLUs run in place on fresh Linear outputs."""
+    layers = list(mlp.layers)[1:] if last else list(mlp.layers)[1:-1]
+    x = pre
+    for layer in layers:
+        x = torch.relu_(x) if isinstance(layer, nn.ReLU) else layer(x)
+    return x
+
+
+class CiaoSR(ImplicitSR):
+    """CiaoSR on any feature encoder ``[B,3,h,w] → [B,C,h,w]`` (module docstring).
+
+    The encoder's child modules are registered at the top level (official key layout);
+    the encoder object itself is kept unregistered to call its ``forward``.
+
+    The first Linear of φ_k and φ_v acts on [feature, rel, s]; its feature part is the
+    same for every query that picks the same LR pixel, so ``encode`` applies it once per
+    pixel and ``query`` adds the 4 coordinate columns (equal to the official
+    concatenate-then-Linear up to float round-off).
+    """
+
+    input_norm = "mean"
+
+    def __init__(self, encoder: nn.Module, channels: int, config: CiaoSRConfig | None = None):
+        super().__init__()
+        cfg = self.config = config or CiaoSRConfig()
+        if cfg.ensemble not in ("attention", "mlp"):
+            raise ValueError(f"ensemble must be 'attention' or 'mlp', got {cfg.ensemble!r}")
+        if len(dict(encoder.named_parameters(recurse=False))) or len(dict(encoder.named_buffers(recurse=False))):
+            raise ValueError("CiaoSR needs an encoder whose parameters all live in child modules")
+        d_unf = 9 * channels
+        d_val = d_unf + (channels * len(cfg.multi_scale) if cfg.non_local else 0)
+        hidden = tuple(cfg.hidden)
+        self.imnet_q = MLP(d_val, 3, hidden)
+        if cfg.ensemble == "attention":
+            self.imnet_k = MLP(d_unf + 4, d_unf, hidden)
+        else:
+            self.imnet_w = MLP(d_unf + 4, 1, hidden)
+        self.imnet_v = MLP(d_val + 4, d_val, hidden)
+        if cfg.non_local:
+            self.cs_attn = CrossScaleAttention(channels, scales=cfg.multi_scale, window=cfg.window)
+        for name, module in encoder.named_children():
+            self.add_module(name, module)
+        object.__setattr__(self, "_encoder", encoder)     # shares the modules above; not a second copy
+        self.channels = channels
+
+    @property
+    def _key_net(self) -> MLP:
+        return self.imnet_k if self.config.ensemble == "attention" else self.imnet_w
+
+    # ------------------------------------------------------------------ encoder side
+    def encode(self, x: torch.Tensor, scale=None) -> CiaoSRFeatures:
+        feat = self._encoder(x)                                           # [B,C,h,w]
+        unfold = unfold3x3(feat)                                          # [B,9C,h,w]
+        value = torch.cat([unfold, self.cs_attn(feat)], 1) if self.config.non_local else unfold
+        value = value.flatten(2).transpose(1, 2).contiguous()             # [B,hw,D]
+        d_unf = unfold.shape[1]
+        query = value[..., :d_unf]                                        # [B,hw,9C]
+        w_key = _split_first_layer(self._key_net, d_unf)[0]
+        w_val = _split_first_layer(self.imnet_v, value.shape[-1])[0]
+        centres, index_map = lr_grid(feat.shape[-2:], feat)
+        f = CiaoSRFeatures(feat, query, value, query @ w_key.t(), value @ w_val.t(), centres, index_map, x)
+        if not self.training and self.config.ensemble == "attention":
+            f.pair_proj, f.pair_bias = self._pair_tables(unfold)
+        return f
+
+    def _pair_tables(self, unfold: torch.Tensor):
+        """Last layer of φ_k folded into the dot product Q·K, per (query pixel p, key pixel p+o).
+
+        Q·(key ⊙ (W h + b)) = [(Q ⊙ key) W]·h + (Q ⊙ key)·b, and the query pixel p and key pixel
+        p' = p + o (o ∈ {−1,0,1}², the 4 shifts move less than one LR pixel) take 9 values per
+        pixel, so the two brackets are tabulated once per image (eval mode: dense queries).
+        """
+        b, d, h, w = unfold.shape
+        last = self.imnet_k.layers[-1]
+        padded = F.pad(unfold, (1, 1, 1, 1))                              # zero keys outside (never used)
+        proj, bias = [], []
+        for dy, dx in _PAIR_OFFSETS:
+            prod = unfold * padded[:, :, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]   # Q_p ⊙ K_{p+o} [B,9C,h,w]
+            prod = prod.flatten(2).transpose(1, 2)                        # [B,hw,9C]
+            proj.append(prod @ last.weight)                               # [B,hw,hidden]
+            bias.append(prod @ last.bias)                                 # [B,hw]
+        return torch.stack(proj, 2).view(b, h * w * 9, -1), torch.stack(bias, 2).view(b, h * w * 9)
+
+    # ------------------------------------------------------------------ decoder side
+    def query(self, f: CiaoSRFeatures, coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+        """``coord, cell [B,Q,2]`` → ``[B,Q,3]`` (normalised RGB)."""
+        weights, pred_v = self._ensemble(f, coord, cell)                               # [B,4,Q], [B,4,Q,D]
+        mixed = (weights.unsqueeze(-1) * pred_v).sum(1)                               # [B,Q,D]
+        return self.imnet_q(mixed) + sample_bilinear(f.inp, coord)                   # [B,Q,3]
+
+    def ensemble_weights(self, f: CiaoSRFeatures, coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+        """Softmax weights of the 4 neighbours per query, ``[B,Q,4]`` (order (−,−), (−,+), (+,−), (+,+))."""
+        return self._ensemble(f, coord, cell)[0].permute(0, 2, 1)
+
+    def neighbour_coords(self, coord: torch.Tensor, cell: torch.Tensor, size) -> torch.Tensor:
+        """The 4 shifted coordinates ``[B,4,Q,2]`` (radius from the first query's cell, as released)."""
+        h, w = size
+        r_y = 1 / ((h - 1) / (1 - cell[:, 0, 0]))                         # [B]
+        r_x = 1 / ((w - 1) / (1 - cell[:, 0, 1]))
+        sign_y = coord.new_tensor([vy for vy, _ in CORNERS])
+        sign_x = coord.new_tensor([vx for _, vx in CORNERS])
+        shift = torch.stack([sign_y * r_y[:, None] + EPS_SHIFT,
+                             sign_x * r_x[:, None] + EPS_SHIFT], dim=-1)    # [B,4,2]
+        return (coord[:, None] + shift[:, :, None]).clamp(-1 + 1e-6, 1 - 1e-6)
+
+    @staticmethod
+    def _pair_index(q_idx: torch.Tensor, k_idx: torch.Tensor, w: int) -> torch.Tensor:
+        """Row of (query pixel, key pixel) in the pair tables: ``q_idx [B,Q]``, ``k_idx [B,4,Q]`` → ``[B,4Q]``."""
+        dy = torch.div(k_idx, w, rounding_mode="floor") - torch.div(q_idx, w, rounding_mode="floor")[:, None]
+        dx = k_idx % w - (q_idx % w)[:, None]
+        if dy.abs().max() > 1 or dx.abs().max() > 1:
+            raise RuntimeError("CiaoSR neighbour more than one LR pixel from the query pixel")
+        return (q_idx[:, None] * 9 + (dy + 1) * 3 + (dx + 1)).flatten(1)
+
+    def _ensemble(self, f: CiaoSRFeatures, coord: torch.Tensor, cell: torch.Tensor):
+        b, q = coord.shape[:2]
+        h, w = f.index_map.shape[-2:]
+        d_unf = f.query.shape[-1]
+        q_idx = nearest_index(f.index_map, coord)                         # [B,Q] pixel at the unshifted coord
+
+        coord_n = self.neighbour_coords(coord, cell, (h, w)).reshape(b, 4 * q, 2)
+        idx = nearest_index(f.index_map, coord_n)                         # [B,4Q]
+        value = gather_rows(f.value, idx).view(b, 4, q, -1)              # [B,4,Q,D]
+        key = value[..., :d_unf]                                          # [B,4,Q,9C]
+        hw = coord.new_tensor([h, w])
+        rel = (coord[:, None] - f.centres[idx].view(b, 4, q, 2)) * hw     # [B,4,Q,2]
+        rel_cell = (cell * hw)[:, None].expand(b, 4, q, 2)                # [B,4,Q,2]
+        pos = torch.cat([rel, rel_cell], -1)                              # [B,4,Q,4]
+
+        _, wv_pos, bv = _split_first_layer(self.imnet_v, value.shape[-1])
+        pre_v = gather_rows(f.value_proj, idx).view(b, 4, q, -1) + F.linear(pos, wv_pos, bv)
+        pred_v = value * _finish_mlp(self.imnet_v, pre_v)                 # [B,4,Q,D]
+        _, wk_pos, bk = _split_first_layer(self._key_net, d_unf)
+        pre_k = gather_rows(f.key_proj, idx).view(b, 4, q, -1) + F.linear(pos, wk_pos, bk)
+        if self.config.ensemble == "attention" and f.pair_proj is not None:
+            hid = _finish_mlp(self.imnet_k, pre_k, last=False)                      # [B,4,Q,hidden] last hidden of φ_k
+            pair = self._pair_index(q_idx, idx.view(b, 4, q), w)          # [B,4Q]
+            logits = (gather_rows(f.pair_proj, pair).view(b, 4, q, -1) * hid).sum(-1) \
+                + torch.gather(f.pair_bias, 1, pair).view(b, 4, q)        # [B,4,Q]  Q·K_k
+        elif self.config.ensemble == "attention":
+            query = gather_rows(f.query, q_idx)                           # [B,Q,9C]
+            pred_k = key * _finish_mlp(self.imnet_k, pre_k)               # [B,4,Q,9C]
+            logits = (query.unsqueeze(1) * pred_k).sum(-1)                # [B,4,Q]  Q·K_k
+        else:
+            logits = _finish_mlp(self.imnet_w, pre_k).squeeze(-1)         # [B,4,Q]
+        weights = (logits / self.config.softmax_scale).softmax(dim=1)     # [B,4,Q]
+        return weights, pred_v
+
+
+# LIIF-style size names accepted for CiaoSR's mmedit encoders
+_ALIASES = {"n_resblocks": "num_blocks", "n_feats": "mid_channels", "D": "num_blocks", "C": "num_layers",
+            "G": "channel_growth", "G0": "mid_channels"}
+
+
+def _encoder_for(backbone: str, options: dict):
+    """(encoder, channels) for a CiaoSR backbone name: the official mmedit layouts for
+    ``edsr-baseline`` and ``rdn``, CiaoSR's SwinIR flavour for ``swinir``, else the registry's backbone."""
+    if backbone in ("edsr-baseline", "rdn"):
+        args = {_ALIASES.get(k, k): v for k, v in options.items()}
+        enc = MMEditEDSR(**args) if backbone == "edsr-baseline" else MMEditRDN(**args)
+        return enc, enc.mid_channels
+    if backbone == "swinir":
+        enc = SwinIR(**{"out_conv": False, **options})
+        return enc, enc.out_dim
+    enc = make_backbone(backbone, **options)
+    channels = getattr(enc, "out_dim", None)
+    if channels is None:
+        raise ValueError(f"backbone {backbone!r} does not expose out_dim; CiaoSR cannot size its MLPs")
+    return enc, channels
+
+
+@register("ciaosr")
+def make_ciaosr(backbone: str = "edsr-baseline", hidden=(256, 256, 256, 256), non_local: bool = True,
+                multi_scale=(2,), window: int | None = None, ensemble: str = "attention",
+                softmax_scale: float = 1.0, **backbone_options) -> CiaoSR:
+    """``make("ciaosr", backbone="edsr-baseline"|"rdn"|"swinir"|<registered>, <decoder options>,
+    <backbone size options>)``. EDSR/RDN sizes: ``num_blocks``/``mid_channels``/``num_layers``/
+    ``channel_growth`` (LIIF names ``n_resblocks``/``n_feats``/``D``/``C``/``G``/``G0`` also accepted);
+    SwinIR: ``embed_dim``, ``depths``, ``num_heads``, ``window_size``, ...
+    Paper variant of the non-local branch: ``multi_scale=(2, 3, 4), window=256``."""
+    encoder, channels = _encoder_for(backbone, backbone_options)
+    config = CiaoSRConfig(tuple(hidden), non_local, tuple(multi_scale), window, ensemble, softmax_scale)
+    return CiaoSR(encoder, channels, config)
+
+
+# ---------------------------------------------------------------------------- official equivalence
+def _config_from_official(config: dict) -> CiaoSRConfig:
+    if config.get("local_size", 2) != 2 or not config.get("feat_unfold", True):
+        raise ValueError("only the released CiaoSR decoder (local_size=2, feat_unfold=True) is implemented")
+    hidden = tuple(config["imnet_q"]["hidden_list"])
+    return CiaoSRConfig(hidden=hidden, non_local=config.get("non_local_attn", True),
+                        multi_scale=tuple(config.get("multi_scale", [2])),
+                        softmax_scale=config.get("softmax_scale", 1))
+
+
+def _official_forward(model, ref, case, variant=""):
+    """``generator(inp_fed, coord, cell, test_mode=True)``: queries in chunks of ``eval_bsize``."""
+    if variant:
+        raise ValueError(f"CiaoSR reference vectors have no variant {variant!r}")
+    coord, cell = ref["coord"][case].contiguous(), ref["cell"][case].contiguous()
+    n = coord.shape[1]
+    bsize = ref["config"].get("eval_bsize") or n
+    feats = model.encode(ref["inp_fed"][case])
+    return torch.cat([model.query(feats, coord[:, i:i + bsize], cell[:, i:i + bsize])
+                      for i in range(0, n, bsize)], dim=1)
+
+
+@official("LocalImplicitSREDSR")
+class OfficialCiaoSREDSR:
+    """``LocalImplicitSREDSR`` (mmedit EDSR encoder) from its generator config."""
+
+    @staticmethod
+    def from_official_config(config: dict) -> CiaoSR:
+        enc = config["encoder"]
+        encoder = MMEditEDSR(in_channels=enc.get("in_channels", 3), mid_channels=enc.get("mid_channels", 64),
+                             num_blocks=enc.get("num_blocks", 16), res_scale=enc.get("res_scale", 1.0))
+        return CiaoSR(encoder, encoder.mid_channels, _config_from_official(config))
+
+    official_forward = staticmethod(_official_forward)
+
+
+@official("LocalImplicitSRRDN")
+class OfficialCiaoSRRDN:
+    """``LocalImplicitSRRDN`` (mmedit RDN encoder) from its generator config."""
+
+    @staticmethod
+    def from_official_config(config: dict) -> CiaoSR:
+        enc = config["encoder"]
+        encoder = MMEditRDN(in_channels=enc.get("in_channels", 3), mid_channels=enc.get("mid_channels", 64),
+                            num_blocks=enc.get("num_blocks", 16), num_layers=enc.get("num_layers", 8),
+                            channel_growth=enc.get("channel_growth", 64))
+        return CiaoSR(encoder, encoder.mid_channels, _config_from_official(config))
+
+    official_forward = staticmethod(_official_forward)
+
+
+@official("LocalImplicitSRSWINIR")
+class OfficialCiaoSRSwinIR:
+    """``LocalImplicitSRSWINIR`` (CiaoSR's SwinIR: 180-d features, reflect pad to the window, crop back).
+
+    The official encoder config also carries HAT-only keys (``compress_ratio``, ``squeeze_factor``,
+    ``conv_scale``, ``overlap_ratio``) and upsampler settings; SwinIR ignores them, and CiaoSR keeps
+    no upsampler, so they are not read here.
+    """
+
+    @staticmethod
+    def from_official_config(config: dict) -> CiaoSR:
+        enc = config["encoder"]
+        if config.get("window_size", enc.get("window_size", 8)) != enc.get("window_size", 8):
+            raise ValueError("CiaoSR pads to its own window_size; a different encoder window is not supported")
+        encoder = SwinIR(img_size=enc.get("img_size", 48), in_chans=enc.get("in_chans", 3),
+                         embed_dim=enc.get("embed_dim", 180), depths=tuple(enc.get("depths", (6,) * 6)),
+                         num_heads=tuple(enc.get("num_heads", (6,) * 6)), window_size=enc.get("window_size", 8),
+                         mlp_ratio=enc.get("mlp_ratio", 2.0), qkv_bias=enc.get("qkv_bias", True),
+                         drop_path_rate=enc.get("drop_path_rate", 0.1),
+                         resi_connection=enc.get("resi_connection", "1conv"), out_conv=False)
+        return CiaoSR(encoder, encoder.out_dim, _config_from_official(config))
+
+    official_forward = staticmethod(_official_forward)
+
+
+__all__ = ["CiaoSR", "CiaoSRConfig", "CiaoSRFeatures", "make_ciaosr"]
