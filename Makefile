@@ -6,7 +6,7 @@ PROFILE ?= cpu
 SR_DATA ?=
 export SR_DATA
 
-.PHONY: reproduce test venv clean-venv
+.PHONY: reproduce test lab venv clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,11 @@ reproduce: $(VENV)/.installed
 ## make test: the test suite (CI calls this with SR_DATA=../shared/data)
 test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest -q
+
+## make lab: open the notebooks in JupyterLab (installs it into .venv on first use)
+lab: $(VENV)/.installed
+	$(VENV)/bin/pip install -q -e '.[lab]'
+	$(VENV)/bin/jupyter lab notebooks/
 
 clean-venv:
 	rm -rf $(VENV)

@@ -35,7 +35,7 @@ from sr_lib.metrics.protocols import get_protocol
 # (method, backbone) pairs the table notebooks evaluate
 DEFAULT = ["liif:edsr-baseline", "metasr:edsr-baseline", "liif-pe:edsr-baseline", "ipe-liif:edsr-baseline",
            "ipe-metasr:edsr-baseline", "liif:rdn", "ipe-liif:rdn", "lte:edsr-baseline", "ciaosr:edsr-baseline"]
-MEMORY_DEFAULT = ["liif:edsr-baseline", "ipe-liif:edsr-baseline"]
+MEMORY_DEFAULT = ["liif:edsr-baseline"]
 PROTOCOL_OF = {"ciaosr": "ciaosr", "lte": "lte", "eqsr": "eqsr"}      # everything else: LIIF's test code
 
 
@@ -81,7 +81,9 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2 ** 20
 
 
-def _memory_child(item: str, profile: str, hr_hw, scale: int, queue) -> None:
+def _memory_child(item: str, profile: str, hr_hw, scale: int, threads: int, queue) -> None:
+    if threads:
+        torch.set_num_threads(threads)
     model, method, backbone = _build(item, profile)
     proto = get_protocol(PROTOCOL_OF.get(method, "liif"))
     up = as_upscaler(model, proto, scale, backbone)
@@ -97,10 +99,10 @@ def _memory_child(item: str, profile: str, hr_hw, scale: int, queue) -> None:
                "output_mb": sr.numel() * sr.element_size() / 2 ** 20})
 
 
-def memory_method(item: str, profile: str, hr_hw, scale: int) -> dict:
+def memory_method(item: str, profile: str, hr_hw, scale: int, threads: int) -> dict:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_memory_child, args=(item, profile, hr_hw, scale, q))
+    p = ctx.Process(target=_memory_child, args=(item, profile, hr_hw, scale, threads, q))
     p.start()
     row = q.get()
     p.join()
@@ -111,13 +113,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="cpu", help="model sizes of this profile (smoke | cpu | paper)")
     ap.add_argument("--methods", nargs="*", default=DEFAULT, help="method:backbone pairs for the speed test")
-    ap.add_argument("--hr", type=int, default=192, help="HR side of the speed-test image (px)")
+    ap.add_argument("--hr", type=int, default=128, help="HR side of the speed-test image (px)")
     ap.add_argument("--scale", type=int, default=4, help="scale of the speed test")
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--memory-methods", nargs="*", default=MEMORY_DEFAULT, help="method:backbone pairs, x30 peak")
     ap.add_argument("--memory-hr", default="2040x1356", help="HR size WxH of the memory test")
     ap.add_argument("--memory-scale", type=int, default=30)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (0 = torch's default; 1 as the profiles use on this loaded machine)")
     ap.add_argument("--json", default=None, help="also write all rows to this file")
     args = ap.parse_args(argv)
     if args.threads:
@@ -137,7 +140,7 @@ def main(argv=None) -> int:
     w, h = (int(v) for v in args.memory_hr.lower().split("x"))
     memory = []
     for item in args.memory_methods:
-        row = memory_method(item, args.profile, (h, w), args.memory_scale)
+        row = memory_method(item, args.profile, (h, w), args.memory_scale, args.threads)
         memory.append(row)
         print(f"x{row['scale']} {item:24s} LR {row['lr'][1]}x{row['lr'][0]} → HR {row['hr'][1]}x{row['hr'][0]} "
               f"(chunk {row['chunk']}): peak RSS {row['peak_rss_mb']:7.0f} MiB (before decoding "

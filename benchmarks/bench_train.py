@@ -2,14 +2,15 @@
 
     .venv/bin/python benchmarks/bench_train.py                    # every method of the cpu profile
     .venv/bin/python benchmarks/bench_train.py --methods liif:edsr-baseline lte:rdn --steps 10
-    .venv/bin/python benchmarks/bench_train.py --set batch_size=4 --set lr_size=32
+    .venv/bin/python benchmarks/bench_train.py --set batch_size=4 --set cpu_threads=2
 
 Each (method, backbone) is built at the profile's sizes (``sr_lib.config.model_options``) and
 trained for ``--warmup`` + ``--steps`` iterations by the real loop (``sr_lib.engine.train.fit``:
 data sampling, forward, L1, backward, Adam) on the real training set; the timed part excludes the
 warm-up. Wall time and process CPU time per step are both printed: on a shared machine the CPU
-time (with ``--threads 1``) is the load-independent number. Ratios are relative to the first method. The numbers behind ``sr_lib/config.py``'s
-``cpu`` profile come from this script; they depend on the machine and on its load.
+time (one thread: the profile's ``cpu_threads``) is the load-independent number. Ratios are
+relative to the first method. The numbers behind ``sr_lib/config.py``'s ``cpu`` profile come
+from this script; they depend on the machine and on its load.
 """
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ import argparse
 import json
 import time
 from dataclasses import replace
-
-import torch
 
 import sr_lib
 from sr_lib.config import config_for, model_options
@@ -52,14 +51,11 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="TrainConfig override")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     ap.add_argument("--json", default=None, help="also write the rows to this file")
     args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     overrides = {k: _literal(v) for k, v in (s.split("=", 1) for s in args.set)}
     rows = []
-    print(f"profile={args.profile} threads={torch.get_num_threads()} overrides={overrides}")
+    print(f"profile={args.profile} overrides={overrides}")
     for item in args.methods:
         method, _, backbone = item.partition(":")
         cfg = config_for(args.profile, method, backbone or None, **overrides)

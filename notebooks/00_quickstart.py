@@ -67,7 +67,7 @@ from sr_lib.engine.evaluate import bicubic_matlab
 from sr_lib.engine.train import train
 from sr_lib.models.base import count_parameters
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
-from sr_lib.plots.ipe import save_figure
+from sr_lib.plots import save_figure
 from sr_lib.widgets import center_crop, compare_crops, crop_table, default_box, figure_crops, matched_hr_size
 
 dev = get_device(device)
@@ -89,7 +89,8 @@ name, hr_full = images[image_index]
 hr = center_crop(hr_full, max_side)
 lr, hr = matlab_lr(hr, scale)                       # uint8 [h,w,3], and the HR it matches
 H, W = hr.shape[:2]
-print(f"data: {root} ({images.name}); image {name!r}: HR {H}x{W} → LR {lr.shape[0]}x{lr.shape[1]} at ×{scale:g}")
+print(f"data: {root} ({images.name}); image {name!r}: "
+      f"HR {H}x{W} → LR {lr.shape[0]}x{lr.shape[1]} at ×{scale:g}")
 
 # %% [markdown]
 # ## 2. Super-resolve: bicubic and a trained LIIF

@@ -61,7 +61,7 @@ from sr_lib.data.resolver import resolve_data_root
 from sr_lib.paper_tables import bicubic_cells, load_tables
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir, runs_dir
 from sr_lib.plots.bicubic import delta_heatmap, per_image_bars
-from sr_lib.plots.ipe import save_figure
+from sr_lib.plots import save_figure
 
 pd.set_option("display.width", 200)
 pd.set_option("display.max_colwidth", 90)
@@ -86,9 +86,10 @@ print(absent.groupby(["paper", "table", "dataset"]).size().rename("cells").to_st
 # %% [markdown]
 # The plan per profile. `smoke` runs Set5 at ×2 and ×2.25 with the stated pipelines and a
 # handful of alternatives (seconds); `cpu`/`paper` run every present cell, the full search
-# grid on Set5 and Set14, and on B100/Urban100 the stated pipelines plus the few
-# pipelines that reproduced most Set5/Set14 cells (the grid at full resolution would take
-# hours on two shared cores). Expensive per-image results are cached under `runs/`.
+# grid on Set5 and Set14, and on B100/Urban100 the stated pipelines, the pipeline that
+# reproduced most Set5/Set14 cells, nearest-neighbour and torch bicubic up-sampling (the
+# grid at full resolution would take hours on two shared cores). Expensive per-image
+# results (PSNR per candidate, SSIM) are cached under `runs/<profile>/bicubic_cache`.
 
 # %%
 if profile == "smoke":
@@ -106,6 +107,8 @@ skipped = pd.concat([absent.assign(reason="data set not on this machine"), res["
 print(f"computed {len(res['psnr'])} PSNR + {len(res['ssim'])} SSIM cells in {time.time() - t0:.0f} s; "
       f"skipped {len(skipped)} cells:")
 print(skipped.groupby(["dataset", "reason"]).size().rename("cells").to_string())
+atomic_write_text(out_dir / "bicubic_skipped.csv",
+                  skipped[["paper", "table", "dataset", "scale", "metric", "printed", "reason"]].to_csv(index=False))
 print("pipelines tried on the large sets besides the stated ones:", res["shortlist"] or "none")
 
 # %% [markdown]
@@ -244,7 +247,8 @@ else:
 # ## 6. Per-image breakdown of every miss
 #
 # For each cell the stated protocol misses: per-image PSNR under the stated protocol and
-# under the closest candidate; the full table goes to `bicubic_misses_per_image.csv`.
+# under the closest candidate (named in `bicubic.csv`); the full table goes to
+# `bicubic_misses_per_image.csv`.
 
 # %%
 misses = res["psnr"][res["psnr"]["delta_stated"].abs() > tol + 1e-9]
@@ -258,11 +262,14 @@ for m in misses.itertuples():
         v = sub[(sub["pipeline"] == c["pipeline"]) & (sub["quantize"] == c["quantize"]) & (sub["shave"] == c["shave"])]
         for r in v.itertuples():
             val = getattr(r, col)
-            rows.append({"paper": m.paper, "table": m.table, "dataset": m.dataset, "scale": m.scale,
-                         "printed_mean": m.printed, "which": tag, "candidate": cand, "image": r.image,
-                         "psnr": r.psnr_y if pd.isna(val) else val})
+            rows.append({"table": m.table, "dataset": m.dataset, "scale": m.scale, "which": tag,
+                         "image": r.image, "psnr": r.psnr_y if pd.isna(val) else val})
 miss_img = pd.DataFrame(rows)
-atomic_write_text(out_dir / "bicubic_misses_per_image.csv", miss_img.to_csv(index=False))
+if len(miss_img):  # one row per image of a missed cell; the candidates are in bicubic.csv
+    wide_all = miss_img.pivot_table(index=["table", "dataset", "scale", "image"], columns="which",
+                                    values="psnr").round(4).reset_index()
+    atomic_write_text(out_dir / "bicubic_misses_per_image.csv",
+                      wide_all.rename(columns={"stated": "psnr_stated", "best": "psnr_best"}).to_csv(index=False))
 for (tbl, d, s), g in miss_img.groupby(["table", "dataset", "scale"]) if len(miss_img) else []:
     wide = g.pivot_table(index="image", columns="which", values="psnr")
     m = misses[(misses["table"] == tbl) & (misses["dataset"] == d) & (misses["scale"] == s)].iloc[0]

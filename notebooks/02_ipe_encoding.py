@@ -59,7 +59,8 @@ from sr_lib.device import get_device
 from sr_lib.models.ipe import integrated_positional_encoding, liif_radius, positional_encoding
 from sr_lib.paper_tables import load_tables
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
-from sr_lib.plots.ipe import envelope_frame, plot_envelope_map, plot_ipe_vs_pe, plot_sinc_envelopes, save_figure
+from sr_lib.plots import save_figure
+from sr_lib.plots.ipe import envelope_frame, plot_envelope_map, plot_ipe_vs_pe, plot_sinc_envelopes
 
 dev = get_device(device)
 torch.manual_seed(seed)

@@ -69,13 +69,14 @@ block_b_scale_max: float = 12.0   # Table 3 block B training range x1-x12 (idem)
 import time
 
 import pandas as pd
+from IPython.display import Image
 
 from sr_lib.config import config_for
 from sr_lib.experiments import (EVAL_BUDGETS, Claim, Row, TableSpec, check_claims, checkpoint_rows, read_raw,
                                 run_table, side_by_side_table, write_csv)
 from sr_lib.paper_tables import load_tables
-from sr_lib.paths import figures_dir, results_dir
-from sr_lib.plots.ipe import save_figure
+from sr_lib.paths import atomic_write_text, figures_dir, results_dir
+from sr_lib.plots import save_figure
 from sr_lib.plots.tables import plot_claim_margins, plot_psnr_vs_scale
 
 pd.set_option("display.width", 200)
@@ -222,9 +223,10 @@ print(f"wrote {out_dir / 'ipe_liif_tables.csv'} ({len(side)} lines) and ipe_liif
 
 # %%
 evaluated = claims[claims["verdict"] != "not evaluated"]
+evaluated = evaluated.assign(holds_ours=evaluated["holds_ours"].eq(True),
+                             holds_printed=evaluated["holds_printed"].eq(True))
 if len(evaluated):
-    summary = (evaluated.assign(holds=evaluated["holds_ours"].astype(bool))
-               .groupby(["table", "claim"]).agg(cells=("holds", "size"), holds=("holds", "sum"),
+    summary = (evaluated.groupby(["table", "claim"]).agg(cells=("holds_ours", "size"), holds=("holds_ours", "sum"),
                                                 printed_holds=("holds_printed", "sum"),
                                                 within_noise=("verdict", lambda v: v.str.contains("noise").sum())))
     display(summary)
@@ -243,14 +245,12 @@ if 1 in SPECS:
     t1 = side[(side["table"] == "table1")]
     fig = plot_psnr_vs_scale(t1, methods=["Bicubic", "MetaSR", "LIIF", "IPE-LIIF"],
                              title=f"IPE-LIIF Table 1 — printed vs ours ({profile})")
-    save_figure(fig, fig_dir / "ipe_liif_table1_psnr_vs_scale.png")
-    display(fig)
+    display(Image(filename=str(save_figure(fig, fig_dir / "ipe_liif_table1_psnr_vs_scale.png"))))
 for table, g in claims.groupby("table"):
     g = g[g["ours"].notna()]
     if len(g):
         fig = plot_claim_margins(g, title=f"IPE-LIIF {table}: claim margins, printed vs ours ({profile})")
-        save_figure(fig, fig_dir / f"ipe_liif_{table}_claims.png")
-        display(fig)
+        display(Image(filename=str(save_figure(fig, fig_dir / f"ipe_liif_{table}_claims.png"))))
 
 # %% [markdown]
 # ## What the numbers show
@@ -272,9 +272,18 @@ for table, g in claims.groupby("table"):
 # %%
 if len(evaluated):
     for (table, claim), g in evaluated.groupby(["table", "claim"]):
-        n, holds = len(g), int(g["holds_ours"].astype(bool).sum())
+        n, holds = len(g), int(g["holds_ours"].sum())
         noise = int(g["verdict"].str.contains("noise").sum())
         ph = int(g["holds_printed"].sum())
         print(f"{table}: {claim}: holds in {holds}/{n} cells here (printed: {ph}/{n}); "
               f"{noise} of them within seed noise or with one seed")
+stand_ins = sorted(set(side.loc[side["stand_in"] != "", "stand_in"]))
+note = ["## IPE-LIIF tables (notebook 10)", "",
+        f"- Seeds {', '.join(map(str, seeds))}; evaluation budget: {budget}.",
+        *(f"- {s}" for s in stand_ins),
+        f"- Table 3 training ranges (lost in the extraction) read as x1-x{block_a_scale_max:g} (block A) and "
+        f"x1-x{block_b_scale_max:g} (block B).",
+        "- Not run: fixed-scale EDSR-baseline / RDN rows (one model per scale) and MetaSR w/ PE (no such model).",
+        f"- Official checkpoints evaluated: {', '.join(r.checkpoint for r in official) or 'none found'}."]
+atomic_write_text(out_dir / "notes" / "ipe_liif.md", "\n".join(note) + "\n")
 print(f"notebook time {time.perf_counter() - t_start:.0f} s at profile {profile}")

@@ -53,10 +53,12 @@ box_size: int = 48            # side of the zoomed crop, in HR pixels
 
 # %%
 # %matplotlib inline
+from IPython.display import display
+
 from sr_lib.data.datasets import load_dataset
 from sr_lib.data.resolver import resolve_data_root
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
-from sr_lib.plots.ipe import save_figure
+from sr_lib.plots import save_figure
 from sr_lib.widgets import (Explorer, center_crop, compare_crops, crop_table, default_box, figure_crops,
                             figure_error_maps, figure_ipe, figure_kriging, kriging_at, matched_hr_size,
                             trained_models)
@@ -65,7 +67,8 @@ out_dir, fig_dir = results_dir(profile), figures_dir(profile)
 root = resolve_data_root(data_root or None, warn=False)
 image_set = load_dataset(dataset, root, limit=n_images)
 images = {name: center_crop(hr, max_side) for name, hr in image_set}
-print(f"images from {root} ({image_set.name}): " + ", ".join(f"{k} {v.shape[0]}x{v.shape[1]}" for k, v in images.items()))
+print(f"images from {root} ({image_set.name}): "
+      + ", ".join(f"{k} {v.shape[0]}x{v.shape[1]}" for k, v in images.items()))
 
 # %% [markdown]
 # ## 1. The models

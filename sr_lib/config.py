@@ -92,10 +92,11 @@ SMOKE_SIZES = {
     "liif-pe": dict(hidden=[16, 16]),
     "ipe-liif": dict(hidden=[16, 16]),
     "metasr": dict(hidden=[16]),
+    "ipe-metasr": dict(hidden=[16]),            # as MetaSR: Table 3 compares the two
     "lte": dict(hidden=[16, 16], hidden_dim=16),
     "ciaosr": dict(hidden=[16, 16]),
-    "arbsr": dict(hidden=8),
-    "eqsr": dict(groups=1, blocks=2, embed_dim=12, num_heads=2, window_size=8),
+    "arbsr": dict(hidden=8, adapt_every=1),     # one backbone block: adapt after it
+    "eqsr": dict(groups=1, blocks=2, embed_dim=12, num_heads=2, window_size=8, latent_dim=16),
 }
 SMOKE = TrainConfig(profile="smoke", lr_size=16, n_queries=64, batch_size=2, iterations=4, lr=1e-4,
                     milestones=(2,), checkpoint_every=2, log_every_s=5.0, cpu_threads=1, seeds=(0,),
@@ -107,14 +108,15 @@ SMOKE = TrainConfig(profile="smoke", lr_size=16, n_queries=64, batch_size=2, ite
 # Measured with benchmarks/bench_train.py (real loop: sampling, forward, L1, backward, Adam) on the
 # shared 2-core machine, 2026-11-22, CPU seconds per step with one torch thread, batch 8, LR 24²:
 #
-#   method:backbone        Q=576    Q=144      method:backbone        Q=576
-#   liif:edsr-baseline     0.168    0.080      liif:rdn               0.322
-#   metasr:edsr-baseline   0.115               metasr:rdn             0.311
-#   liif-pe:edsr-baseline  0.186               ipe-liif:rdn           0.526
-#   ipe-liif:edsr-baseline 0.369               lte:rdn                0.283
-#   lte:edsr-baseline      0.176               ciaosr:rdn             0.701
-#   ciaosr:edsr-baseline   0.562               liif/lte/ciaosr:swinir 0.330/0.283/0.686
-#   arbsr:edsr-baseline    0.086               eqsr:eqnet (Model IV)  1.90 (Q-independent: 24² grid)
+#   method:backbone           Q=576   Q=144       method:backbone           Q=576   Q=144
+#   liif:edsr-baseline        0.168   0.089       liif:rdn                  0.322   0.312
+#   metasr:edsr-baseline      0.115   0.091       metasr:rdn                0.311
+#   liif-pe:edsr-baseline     0.186   0.119       ipe-liif:rdn              0.526   0.357
+#   ipe-liif:edsr-baseline    0.369   0.166       lte:rdn                   0.283
+#   lte:edsr-baseline         0.176   0.118       ciaosr:rdn                0.701   0.621
+#   ciaosr:edsr-baseline      0.562   0.393       lte:swinir                0.283   0.262
+#   arbsr:edsr-baseline       0.086   0.109       liif / ciaosr:swinir      0.330 / 0.686
+#   eqsr:eqnet (Model IV; its 24² grid does not depend on Q): 1.90, and 1.51 with latent_dim 64
 #
 # Threads: under the machine's usual load (load average 6-9 from other users) two torch threads
 # spin against other processes: liif:edsr-baseline took 3.16 s/step wall with 2 threads and
@@ -132,9 +134,10 @@ SMOKE = TrainConfig(profile="smoke", lr_size=16, n_queries=64, batch_size=2, ite
 #   CiaoSR Tab. 1-3: LTE, ITSRN, CiaoSR on EDSR and RDN (+ MetaSR/LIIF reused), 5 on SwinIR     = 11
 #   CiaoSR Tab. 4 (2 ablations) + Tab. 5 (discrete {2},{3},{4},{2,3,4})                         =  6
 #   EQSR supp. Tab. 1 Models I-V, HAT-style EQNet without AFE, ArbSR                            =  7
-# Their per-step costs at Q = 144 add up to about 27 CPU-seconds (EQSR's five models ≈ 9.5, its
-# 256-wide kriging upsampler fixed), so 4 h = 14,400 s allows ≈ 530 steps per run; 500 leaves a
-# margin for model building and checkpoints. 3 seeds where the printed differences are small
+# Their per-step costs at Q = 144 add up to about 23 CPU-seconds (EQSR's five models ≈ 6.5 with
+# the kriging upsampler narrowed to 64), so 4 h = 14,400 s allows ≈ 600 steps per run; 500 leaves
+# a margin for the load of a shared machine (the CPU times above vary ±30% with it), model
+# building and checkpoints. 3 seeds where the printed differences are small
 # (IPE-LIIF vs LIIF: 0.02-0.1 dB). At this budget the implicit decoders are still approaching
 # bicubic quality (LIIF's training L1 ≈ 0.07 after 500 steps vs bicubic's 0.049): the tables
 # compare methods at an equal, small budget, not the papers' converged models. No EMA here (a
@@ -149,11 +152,13 @@ CPU_SIZES = {
     "liif-pe": dict(hidden=[64, 64, 64, 64]),
     "ipe-liif": dict(hidden=[64, 64, 64, 64]),
     "metasr": dict(hidden=[64]),
+    "ipe-metasr": dict(hidden=[64]),            # as MetaSR: IPE-LIIF Table 3 compares the two
     "lte": dict(hidden=[64, 64, 64], hidden_dim=64),
     "ciaosr": dict(hidden=[64, 64, 64, 64]),
     "arbsr": dict(hidden=16),
-    # EQSR: the Model IV layout (6 groups × 5 blocks; Table 1 varies them) at embed 32, window 8
-    "eqsr": dict(embed_dim=32, num_heads=2, window_size=8),
+    # EQSR: the Model IV layout (6 groups × 5 blocks; Table 1 varies them) at embed 32, window 8,
+    # kriging upsampler 64 wide instead of 256
+    "eqsr": dict(embed_dim=32, num_heads=2, window_size=8, latent_dim=64),
 }
 CPU = TrainConfig(profile="cpu", lr_size=24, n_queries=144, batch_size=8, iterations=500, lr=1e-3,
                   milestones=(300, 400), checkpoint_every=100, log_every_s=60.0, cpu_threads=1,

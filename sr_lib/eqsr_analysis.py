@@ -28,7 +28,7 @@ backbone, one budget — and is matched to the printed line with the empty backb
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -40,7 +40,7 @@ from sr_lib.analysis.features import scale_cka_matrix
 from sr_lib.config import config_for, model_options
 from sr_lib.data.datasets import load_dataset
 from sr_lib.data.io import to_tensor01
-from sr_lib.experiments import Row
+from sr_lib.experiments import Row, TableSpec, check_claims, printed_cells
 from sr_lib.metrics.equivariance import bicubic_upscaler, crop_for_theta, eq_s_curve
 from sr_lib.models.base import count_parameters, out_size_for
 from sr_lib.models.eqsr import EQNET_TABLE1
@@ -51,7 +51,6 @@ Upscaler = Callable[[torch.Tensor, tuple], torch.Tensor]
 FLAT_CONTRAST = 0.5          # contrast ratio below which an output counts as "flat"
 BASELINE_BACKBONE = "edsr-baseline"
 EQSR_DEFAULT_SIZE = {"groups": 6, "blocks": 5}    # ``make("eqsr")`` defaults = Table 1 Model IV
-SMOKE_LATENT = 16            # kriging-upsampler width at smoke (256 costs seconds per image on 2 cores)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -69,23 +68,22 @@ class BaselineRow(Row):
 
 
 def _arbsr_options(profile: str) -> dict:
-    """ArbSR adapts after every ``adapt_every`` backbone blocks (default 4); at a profile whose
-    EDSR-baseline has fewer blocks than that, after the largest divisor of their number ≤ 4."""
-    n = model_options(config_for(profile, "arbsr", BASELINE_BACKBONE), "arbsr",
-                      BASELINE_BACKBONE).get("n_resblocks", 16)
-    every = max(d for d in range(1, 5) if n % d == 0)
-    return {} if every == 4 else {"adapt_every": every}
+    """ArbSR adapts after every ``adapt_every`` backbone blocks (default 4). When the profile's
+    EDSR-baseline depth is not a multiple of the profile's value, adapt after the largest
+    divisor of the depth ≤ 4 ({} when the profile's own sizes already fit)."""
+    opts = model_options(config_for(profile, "arbsr", BASELINE_BACKBONE), "arbsr", BASELINE_BACKBONE)
+    n, every = opts.get("n_resblocks", 16), opts.get("adapt_every", 4)
+    if n % every == 0:
+        return {}
+    return {"adapt_every": max(d for d in range(1, 5) if n % d == 0)}
 
 
 def eqsr_options(profile: str, groups: int | None = None, blocks: int | None = None, **extra) -> dict:
     """make-options of an EQSR row at ``profile``: ``groups``/``blocks`` only where they differ
-    from what the profile builds anyway (so equal models share one cached run), and the
-    narrow kriging upsampler at smoke."""
+    from what the profile builds anyway (so equal models share one cached run)."""
     base = model_options(config_for(profile, "eqsr", "eqnet"), "eqsr", "eqnet")
     opts = {k: v for k, v in (("groups", groups), ("blocks", blocks))
             if v is not None and base.get(k, EQSR_DEFAULT_SIZE[k]) != v}
-    if profile == "smoke":
-        opts["latent_dim"] = SMOKE_LATENT
     return {**opts, **extra}
 
 
@@ -119,6 +117,25 @@ def analysis_rows(profile: str) -> dict:
     rows["IPE-LIIF"] = Row("IPE-LIIF", "ipe-liif", BASELINE_BACKBONE)
     rows["CiaoSR"] = Row("CiaoSR", "ciaosr", BASELINE_BACKBONE)
     return rows
+
+
+def check_claims_any_backbone(spec: TableSpec, raw: pd.DataFrame, profile: str, tables: pd.DataFrame,
+                              **options) -> pd.DataFrame:
+    """``sr_lib.experiments.check_claims`` comparing methods per (dataset, scale) whatever
+    their printed backbone: EQSR's printed lines carry "EQNet", its baselines' an empty
+    (unstated) backbone, so a claim "EQSR beats LTE" has no common backbone group. The
+    backbones of ``spec``'s paper are blanked in the printed tables, our results and the
+    rows before the claims are checked; everything else is ``check_claims``. Cells of
+    ``raw`` outside this table's printed (dataset, scale) grid (two tables sharing rows and
+    one raw CSV) are left out."""
+    blank = tables.assign(backbone=tables["backbone"].where(tables["paper"] != spec.paper, ""))
+    rows = tuple(BaselineRow(r.label, r.method, r.backbone, dict(r.options), dict(r.overrides), r.checkpoint)
+                 if r.learned else r for r in spec.rows)
+    flat = TableSpec(spec.paper, spec.table, rows=rows, claims=spec.claims, metrics=spec.metrics,
+                     not_run=spec.not_run)
+    out = check_claims(flat, raw.assign(printed_backbone=""), profile, tables=blank, **options)
+    grid = printed_cells(spec, tables)[["dataset", "scale"]].drop_duplicates()
+    return out.merge(grid, on=["dataset", "scale"], how="inner")
 
 
 def train_row(row: Row, profile: str, seed: int = 0, data_root=None, device: str = "auto",
@@ -347,6 +364,7 @@ def cka_summary(matrices: Mapping[str, torch.Tensor]) -> pd.DataFrame:
 
 
 __all__ = ["BaselineRow", "comparison_rows", "table1_rows", "analysis_rows", "eqsr_options", "train_row",
+           "check_claims_any_backbone",
            "table1_parameter_counts", "image_crops", "KrigingMap", "hr_pixel_at", "kriging_map",
            "kriging_maps", "kriging_frame", "output_contrast", "eq_s_curves", "cka_matrices", "cka_summary",
            "FLAT_CONTRAST"]

@@ -37,10 +37,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from sr_lib.config import config_for
 from sr_lib.data.datasets import ImageSet, available_datasets, load_dataset
 from sr_lib.data.resolver import BUNDLED_NOTE, resolve_data_root
+from sr_lib.device import get_device
 from sr_lib.engine.evaluate import UPSCALERS, evaluate
 from sr_lib.metrics.protocols import PAPER_PROTOCOL, get_protocol
 from sr_lib.paper_tables import claim_holds, load_tables, side_by_side
@@ -148,12 +150,14 @@ class EvalBudget:
 EVAL_BUDGETS = {
     # seconds: one image of the smallest set, the table's smallest and largest scale
     "smoke": EvalBudget(limit=1, max_datasets=1, max_scales=2, crop=96, stand_in="Set5"),
-    # Decoding costs per HR pixel whatever the scale: ~0.1-0.3 MP/s for the cpu-profile models
-    # on this 2-core machine (benchmarks/bench_eval.py), and notebook 10 alone makes ~550
-    # evaluations (every printed cell x 3 seeds). So: the first 5 images of each set, centre
-    # crops of at most 256x256 HR pixels (<= 0.33 MP per evaluation), every printed scale and
-    # seed. B100 stands in for DIV2K-val: natural photographs like DIV2K's.
-    "cpu": EvalBudget(limit=5, crop=256, stand_in="B100"),
+    # Decoding costs per HR pixel whatever the scale. benchmarks/bench_eval.py, cpu-profile sizes,
+    # one thread, HR megapixels per CPU-second (2026-11-22): MetaSR-EDSR 0.131, IPE-MetaSR 0.093,
+    # LIIF-EDSR 0.060, LIIF w/ PE 0.053, LIIF-RDN 0.054, IPE-LIIF-EDSR 0.024, IPE-LIIF-RDN 0.023.
+    # Notebook 10 makes 557 evaluations (every printed cell x 3 seeds). So: the first 3 images of
+    # each set, centre crops of at most 160x160 HR pixels (77k px; 43 MP in all, ~16 CPU-minutes
+    # at ~0.045 MP/cpu-s), every printed scale and seed. The same images for every method and
+    # seed, so comparisons are paired. B100 stands in for DIV2K-val: natural photographs.
+    "cpu": EvalBudget(limit=3, crop=160, stand_in="B100"),
     "paper": EvalBudget(stand_in="Urban100"),
 }
 
@@ -284,7 +288,6 @@ def _load_model(row: Row, profile: str, seed: int, data_root, device: str, runs_
         return row.method, row.method
     if row.checkpoint:
         import sr_lib
-        from sr_lib.device import get_device
         model = sr_lib.load_checkpoint(row.checkpoint).to(get_device(device)).eval()
         return model, f"checkpoint:{Path(row.checkpoint).name}"
     from sr_lib.engine.train import train
@@ -308,7 +311,8 @@ def run_table(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devi
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     budget = budget or EVAL_BUDGETS[profile]
-    seeds = tuple(config_for(profile).seeds if seeds is None else seeds)
+    cfg = config_for(profile)
+    seeds = tuple(cfg.seeds if seeds is None else seeds)
     protocol = get_protocol(spec.protocol).name
     cells = printed_cells(spec, tables)
     cells = cells[cells["value"].notna()]                       # cells printed '-' are not evaluated
@@ -326,39 +330,45 @@ def run_table(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devi
             if scales:
                 jobs.append((row, ts, scales))
     n_total = sum(len(sc) * (len(seeds) if r.learned and not r.checkpoint else 1) for r, _, sc in jobs)
-    i = 0
-    for row in spec.rows:
-        row_jobs = [(ts, sc) for r, ts, sc in jobs if r is row]
-        for seed in (seeds if row.learned and not row.checkpoint else seeds[:1]):
-            model, key = _load_model(row, profile, seed, data_root, device, runs_root, progress)
-            for ts, scales in row_jobs:
-                image_set = None
-                for s in scales:
-                    i += 1
-                    base = {"method": row.method, "backbone": row.backbone or "", "variant": row.variant,
-                            "profile": profile, "seed": seed, "dataset": ts.dataset, "scale": s,
-                            "protocol": protocol, "scored_as": ts.scored_as, "n_images": ts.n_images,
-                            "crop": ts.crop, "images": ts.images, "label": row.label,
-                            "printed_backbone": row.printed_backbone, "weights": row.weights, "run_key": key}
-                    hit = done.get(_key(base))
-                    tag = (f"[{i}/{n_total}] {row.label} ({row.printed_backbone or '-'}) seed {seed} "
-                           f"{ts.dataset}{'' if ts.scored_as == ts.dataset else ' as ' + ts.scored_as} x{s:g}")
-                    if hit is not None:
-                        rec = {**hit, **base}
-                        log(f"{tag}: {float(rec['psnr']):.3f} dB (cached)")
-                    else:
-                        t0 = time.perf_counter()
-                        image_set = image_set or _image_set(ts, data_root)
-                        res = evaluate(model, image_set, s, protocol, backbone=row.backbone or "")
-                        rec = {**base, "psnr": res["psnr"], "ssim": res["ssim"],
-                               "seconds": round(time.perf_counter() - t0, 3)}
-                        log(f"{tag}: {rec['psnr']:.3f} dB / {rec['ssim']:.4f} "
-                            f"({rec['n_images']} img, {rec['seconds']:.1f}s)")
-                        new.append(rec)
-                        done[_key(rec)] = rec
-                        if raw_csv:
-                            write_csv(_merge_raw(old, new), raw_csv)
-                    out.append(rec)
+    threads = torch.get_num_threads()
+    if cfg.cpu_threads and get_device(device).type == "cpu":
+        torch.set_num_threads(cfg.cpu_threads)     # the profile's thread count (see config.py: load)
+    try:
+        i = 0
+        for row in spec.rows:
+            row_jobs = [(ts, sc) for r, ts, sc in jobs if r is row]
+            for seed in (seeds if row.learned and not row.checkpoint else seeds[:1]):
+                model, key = _load_model(row, profile, seed, data_root, device, runs_root, progress)
+                for ts, scales in row_jobs:
+                    image_set = None
+                    for s in scales:
+                        i += 1
+                        base = {"method": row.method, "backbone": row.backbone or "", "variant": row.variant,
+                                "profile": profile, "seed": seed, "dataset": ts.dataset, "scale": s,
+                                "protocol": protocol, "scored_as": ts.scored_as, "n_images": ts.n_images,
+                                "crop": ts.crop, "images": ts.images, "label": row.label,
+                                "printed_backbone": row.printed_backbone, "weights": row.weights, "run_key": key}
+                        hit = done.get(_key(base))
+                        tag = (f"[{i}/{n_total}] {row.label} ({row.printed_backbone or '-'}) seed {seed} "
+                               f"{ts.dataset}{'' if ts.scored_as == ts.dataset else ' as ' + ts.scored_as} x{s:g}")
+                        if hit is not None:
+                            rec = {**hit, **base}
+                            log(f"{tag}: {float(rec['psnr']):.3f} dB (cached)")
+                        else:
+                            t0 = time.perf_counter()
+                            image_set = image_set or _image_set(ts, data_root)
+                            res = evaluate(model, image_set, s, protocol, backbone=row.backbone or "")
+                            rec = {**base, "psnr": res["psnr"], "ssim": res["ssim"],
+                                   "seconds": round(time.perf_counter() - t0, 3)}
+                            log(f"{tag}: {rec['psnr']:.3f} dB / {rec['ssim']:.4f} "
+                                f"({rec['n_images']} img, {rec['seconds']:.1f}s)")
+                            new.append(rec)
+                            done[_key(rec)] = rec
+                            if raw_csv:
+                                write_csv(_merge_raw(old, new), raw_csv)
+                        out.append(rec)
+    finally:
+        torch.set_num_threads(threads)
     return pd.DataFrame(out, columns=RAW_COLUMNS)
 
 
@@ -476,7 +486,7 @@ def check_claims(spec: TableSpec, raw: pd.DataFrame, profile: str, *, data_root=
     out["verdict"] = [_verdict(m, s, n, h) for m, s, n, h in
                       zip(out["ours"], out["ours_std"], out["n_seeds"], out["holds_ours"])]
     stand = ours.groupby("dataset")["stand_in"].first().to_dict() if len(ours) else {}
-    out["stand_in"] = out["dataset"].map(stand).fillna("")
+    out["stand_in"] = [stand.get(d, "") for d in out["dataset"]]
     out["paper"], out["table"], out["profile"] = spec.paper, spec.table, profile
     return out[CLAIM_COLUMNS].sort_values(["claim", "dataset", "backbone", "scale"], kind="stable").reset_index(drop=True)
 

@@ -54,7 +54,8 @@ class TestErrorMap:
         np.testing.assert_allclose(error_map(sr, hr), 51.0 * 65.481 / 255.0, rtol=1e-12)
 
     def test_psnr_is_ten_log_of_peak_over_mean_squared_error_map(self, astronaut):
-        sr = np.clip(astronaut.astype(float) + np.random.default_rng(0).normal(0, 5, astronaut.shape), 0, 255).round()
+        noise = np.random.default_rng(0).normal(0, 5, astronaut.shape)
+        sr = np.clip(astronaut.astype(float) + noise, 0, 255).round()
         mse = (error_map(sr, astronaut) ** 2).mean()
         assert psnr(sr, astronaut) == pytest.approx(10 * math.log10(255.0 ** 2 / mse), rel=1e-12)
 

@@ -87,8 +87,9 @@ class ModelUpscaler:
     never 0; columns alike), the padded image is decoded at round(s·padded size) and the
     output cropped top-left; tile / tile_overlap: CiaoSR — LR tiles of min(tile, h, w) px at
     stride tile − overlap plus a last tile flush with the border, each decoded on its own
-    full grid (cell 2/(tile·s)), overlaps averaged with equal weights; chunk: queries per
-    decoder call.
+    full grid (cell 2/(tile·s)), overlaps averaged with equal weights; an image whose smaller LR
+    side is ≤ the overlap (e.g. ≤ 32 px) is decoded whole (the official loop cannot tile it); chunk:
+    queries per decoder call (lowered to fit the memory budget, ``sr_lib.memory``).
     """
 
     def __init__(self, model, cell_scale: float = 1.0, window: int = 0, tile: int = 0,
@@ -126,8 +127,8 @@ class ModelUpscaler:
         h, w = lr.shape[-2:]
         t = min(self.tile, h, w)
         stride = t - self.tile_overlap
-        if stride <= 0:
-            raise ValueError(f"tile overlap {self.tile_overlap} >= tile {t}")
+        if stride <= 0:             # LR side <= overlap: one tile would be the whole image anyway
+            return self._decode(lr, out_size)
         ys = list(range(0, h - t, stride)) + [h - t]
         xs = list(range(0, w - t, stride)) + [w - t]
         acc = lr.new_zeros(lr.shape[0], 3, h * s, w * s)            # [B,3,H,W]

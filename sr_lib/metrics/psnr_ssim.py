@@ -29,7 +29,9 @@ def rgb_to_y(img) -> np.ndarray:
     a = np.asarray(img, dtype=np.float64)
     if a.ndim != 3 or a.shape[2] != 3:
         raise ValueError(f"expected an RGB image [H, W, 3], got shape {a.shape}")
-    return 16.0 + a @ (np.array(Y_COEFFS) / 255.0)
+    r, g, b = Y_COEFFS
+    # elementwise (not a matmul) so the result never depends on the array's memory layout
+    return 16.0 + (r * a[..., 0] + g * a[..., 1] + b * a[..., 2]) / 255.0
 
 
 def quantize_255(img01) -> np.ndarray:

@@ -217,9 +217,12 @@ class ArbSR(ImplicitSR):
     def super_resolve(self, lr: torch.Tensor, out_size, chunk: int = 30000,
                       cell_scale: float = 1.0) -> torch.Tensor:
         """As ``ImplicitSR.super_resolve``, with the per-axis scale (H/h, W/w) given to the
-        encoder (asymmetric SR). The grid decoder runs on the whole image (``chunk`` unused)."""
+        encoder (asymmetric SR). The grid decoder runs on the whole image (``chunk`` unused);
+        a request over the memory budget is refused up front (``sr_lib.memory``)."""
+        from sr_lib.memory import plan_chunk
         H, W = out_size
         b, _, h, w = lr.shape
+        plan_chunk(self, (h, w), (H, W), chunk, batch=b)
         feat = self.encode(self.normalize(lr), (H / h, W / w))
         coord = make_coord((H, W), flatten=False, dtype=lr.dtype, device=lr.device).expand(b, H, W, 2)
         cell = torch.tensor([2.0 / H, 2.0 / W], dtype=lr.dtype, device=lr.device) * cell_scale

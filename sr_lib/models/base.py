@@ -75,9 +75,13 @@ class ImplicitSR(nn.Module):
 
         ``out_size`` = (H, W). Queries are decoded in chunks of ``chunk`` so memory
         stays bounded. ``cell_scale`` multiplies the cell (LTE's test-time clip).
+        ``chunk`` is lowered to fit the memory budget and a request that cannot fit is refused
+        up front (``sr_lib.memory``: 3 GB unless ``SR_MEMORY_BUDGET`` says otherwise).
         """
+        from sr_lib.memory import plan_chunk
         H, W = out_size
         b = lr.shape[0]
+        chunk = plan_chunk(self, lr.shape[-2:], (H, W), chunk, batch=b)
         scale = H / lr.shape[-2]
         feat = self.encode(self.normalize(lr), scale)
         if self.query_layout == "grid":

@@ -56,6 +56,8 @@ from sr_lib.models.cross_scale_attention import CrossScaleAttention
 from sr_lib.models.grid import sample_bilinear, unfold3x3
 from sr_lib.models.liif import CORNERS, EPS_SHIFT, gather_rows, lr_grid, nearest_index
 from sr_lib.models.mlp import MLP
+from sr_lib.models.mlp import finish_mlp as _finish_mlp
+from sr_lib.models.mlp import split_first_layer as _split_first_layer
 from sr_lib.models.mmedit_backbones import MMEditEDSR, MMEditRDN
 from sr_lib.models.swinir import SwinIR
 from sr_lib.registry import make_backbone, register
@@ -88,22 +90,6 @@ class CiaoSRFeatures:
     inp: torch.Tensor        # [B,3,h,w] normalised LR (bilinear skip)
     pair_proj: torch.Tensor | None = None  # [B,h*w*9,hidden] (Q_p ⊙ K_{p+o}) W_last of φ_k (eval mode)
     pair_bias: torch.Tensor | None = None  # [B,h*w*9]       (Q_p ⊙ K_{p+o}) · b_last
-
-
-def _split_first_layer(mlp: MLP, n_feat: int):
-    """(W_feat, W_coord, bias) of ``mlp``'s first Linear for inputs laid out as [feature(n_feat), coords]."""
-    first = mlp.layers[0]
-    return first.weight[:, :n_feat], first.weight[:, n_feat:], first.bias
-
-
-def _finish_mlp(mlp: MLP, pre: torch.Tensor, last: bool = True) -> torch.Tensor:
-    """The rest of ``mlp`` after its first Linear, given that Linear's output ``pre``
-    (``last=False``: stop at the last hidden activation). ReLUs run in place on fresh Linear outputs."""
-    layers = list(mlp.layers)[1:] if last else list(mlp.layers)[1:-1]
-    x = pre
-    for layer in layers:
-        x = torch.relu_(x) if isinstance(layer, nn.ReLU) else layer(x)
-    return x
 
 
 class CiaoSR(ImplicitSR):

@@ -71,6 +71,18 @@ def _tile_edges(n: int, window: int) -> list[int]:
     return edges
 
 
+def _softmax_in_place(x: torch.Tensor, scale: float, blocks: int = 8) -> torch.Tensor:
+    """``softmax(x · scale, dim=1)`` written into ``x`` in ``blocks`` slabs of rows: peak memory is one
+    [1, L, H, W] map plus one slab (instead of three maps: the input, the product and the softmax).
+    A fixed number of slabs keeps the operator sequence independent of the size (``sr_lib.memory``)."""
+    x.mul_(scale)
+    rows = -(-x.shape[2] // blocks)
+    for r0 in range(0, x.shape[2], rows):
+        block = x[:, :, r0:r0 + rows]
+        block.copy_(F.softmax(block, dim=1))
+    return x
+
+
 class CrossScaleAttention(nn.Module):
     """Scale-aware cross-scale non-local attention; see the module docstring.
 
@@ -131,7 +143,7 @@ class CrossScaleAttention(nn.Module):
             norm = ki.pow(2).sum(3, keepdim=True).sum(2, keepdim=True).sum(1, keepdim=True).sqrt()
             ki = ki / torch.max(norm, self.escape_NaN)                    # L2-normalised reference patches
             corr = F.conv2d(same_pad(qi[None], self.ksize, 1), ki)        # [1,L,Hp,Wp]
-            attn = F.softmax(corr.view(1, n_ref, hp, wp) * self.softmax_scale, dim=1)
+            attn = _softmax_in_place(corr.view(1, n_ref, hp, wp), self.softmax_scale)
             up = F.conv_transpose2d(attn, vi, stride=s, padding=s)        # [1,C,s·Hp,s·Wp]
             out.append(down(up) / 6.0)                                    # [1,C,Hp,Wp]
         return torch.cat(out, dim=0)[:, :, :h, :w]

@@ -40,7 +40,7 @@ from sr_lib.compat import official
 from sr_lib.models.afe import AFE, SCALE_FREQUENCIES, sincos_encoding
 from sr_lib.models.base import ImplicitSR, _mean
 from sr_lib.models.kriging import KrigingUpsampler
-from sr_lib.models.window_ops import (relative_position_index, shifted_window_mask,
+from sr_lib.models.window_ops import (reflect_pad_to_multiple, relative_position_index, shifted_window_mask,
                                       window_partition, window_reverse)
 from sr_lib.registry import register, register_backbone
 
@@ -244,19 +244,6 @@ class TokenEmbed(nn.Module):
         return self.norm(_to_tokens(x))
 
 
-def _pad_to_multiple(x: torch.Tensor, m: int):
-    """Reflect-pad bottom/right to a multiple of ``m`` (repeated when the map is smaller than the pad)."""
-    h, w = x.shape[-2:]
-    ph, pw = (m - h % m) % m, (m - w % m) % m
-    if (ph and h < 2) or (pw and w < 2):
-        raise ValueError(f"cannot reflect-pad a {h}×{w} input; EQSR needs at least 2 pixels per side")
-    while x.shape[-2] < h + ph or x.shape[-1] < w + pw:
-        dh = min(h + ph - x.shape[-2], x.shape[-2] - 1)
-        dw = min(w + pw - x.shape[-1], x.shape[-1] - 1)
-        x = F.pad(x, (0, dw, 0, dh), mode="reflect")
-    return x, (ph, pw)
-
-
 class EQNet(nn.Module):
     """EQSR's feature extractor: normalised LR ``[B,3,h,w]`` (+ encoded scale code) → ``[B,C,h,w]``."""
 
@@ -291,7 +278,7 @@ class EQNet(nn.Module):
         if self.cfg.afe and style is None:
             raise ValueError("EQNet with AFE needs the encoded scale code (style)")
         if mod_pad is None:
-            x, mod_pad = _pad_to_multiple(x, self.cfg.window_size)
+            x, mod_pad = reflect_pad_to_multiple(x, self.cfg.window_size)
         hw = tuple(x.shape[-2:])
         shallow = self.conv_first(x)                                            # [B,C,H,W]
         t = self.patch_embed(shallow)                                           # [B,HW,C]

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from sr_lib.compat import official
 from sr_lib.models.base import ImplicitSR
 from sr_lib.models.grid import make_coord, unfold3x3
-from sr_lib.models.mlp import MLP
+from sr_lib.models.mlp import MLP, finish_mlp, split_first_layer
 from sr_lib.registry import make_backbone, register
 
 # The 4 local-ensemble corners (vy, vx) in the official order, and the tie-breaking shift.
@@ -38,6 +38,7 @@ class LatentGrid:
     centres: torch.Tensor    # LR pixel centres [h*w,2] (y,x)
     index_map: torch.Tensor  # flat pixel index as a float map [1,1,h,w] (nearest lookup)
     inp: torch.Tensor | None = None  # the normalised LR input (decoders with an image skip)
+    latent_proj: torch.Tensor | None = None  # [B,h*w,hidden0] latent part of the MLP's first Linear (LIIF)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -140,22 +141,35 @@ class LIIF(ImplicitSR):
         feat = self.encoder(x)                                        # [B,C,h,w]
         latent = unfold3x3(feat) if self.feat_unfold else feat        # [B,D,h,w]
         centres, index_map = lr_grid(feat.shape[-2:], feat)
-        return LatentGrid(feat, latent.flatten(2).transpose(1, 2).contiguous(), centres, index_map)
+        z = LatentGrid(feat, latent.flatten(2).transpose(1, 2).contiguous(), centres, index_map)
+        if type(self.imnet) is MLP:
+            z.latent_proj = z.latent @ split_first_layer(self.imnet, self.latent_dim)[0].t()   # [B,hw,hidden0]
+        return z
 
     def query(self, z: LatentGrid, coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
-        """``coord, cell [B,Q,2]`` → ``[B,Q,out_dim]``."""
+        """``coord, cell [B,Q,2]`` → ``[B,Q,out_dim]``.
+
+        With a plain ``MLP`` the latent part of its first Linear was applied once per LR pixel in
+        ``encode`` (``latent_proj``); each (corner, query) row then adds only the coordinate
+        columns: W·[z, c] + b = (W_z z) + W_c c + b — the same numbers up to float round-off, with
+        the widest matrix product done h·w times instead of 4·Q times.
+        """
         b, q = coord.shape[:2]
         h, w = z.size
         coord_s = ensemble_coords(coord, (h, w), self.local_ensemble)  # [B,S,Q,2]
         s = coord_s.shape[1]
         idx = nearest_index(z.index_map, coord_s.reshape(b, s * q, 2))  # [B,SQ]
-        q_latent = gather_rows(z.latent, idx)                          # [B,SQ,D]
         scale_hw = coord.new_tensor([h, w])
         rel = (coord.unsqueeze(1) - z.centres[idx].view(b, s, q, 2)) * scale_hw   # [B,S,Q,2]
         rel_cell = (cell * scale_hw).unsqueeze(1).expand(b, s, q, 2)
-        inp = torch.cat([q_latent, self.coord_features(rel.reshape(b, s * q, 2),
-                                                       rel_cell.reshape(b, s * q, 2))], -1)
-        preds = self.imnet(inp).view(b, s, q, -1)                     # [B,S,Q,O]
+        pos = self.coord_features(rel.reshape(b, s * q, 2), rel_cell.reshape(b, s * q, 2))  # [B,SQ,P]
+        if z.latent_proj is not None:
+            _, w_pos, bias = split_first_layer(self.imnet, self.latent_dim)
+            pre = gather_rows(z.latent_proj, idx) + F.linear(pos, w_pos, bias)           # [B,SQ,hidden0]
+            preds = finish_mlp(self.imnet, pre).view(b, s, q, -1)                        # [B,S,Q,O]
+        else:
+            inp = torch.cat([gather_rows(z.latent, idx), pos], -1)                       # [B,SQ,D+P]
+            preds = self.imnet(inp).view(b, s, q, -1)                                    # [B,S,Q,O]
         if not self.local_ensemble:
             return preds[:, 0]
         return area_blend(preds, rel)

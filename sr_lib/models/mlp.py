@@ -26,3 +26,19 @@ class MLP(nn.Module):
         """``[..., in_dim]`` → ``[..., out_dim]``."""
         shape = x.shape[:-1]
         return self.layers(x.reshape(-1, x.shape[-1])).view(*shape, -1)
+
+
+def split_first_layer(mlp: MLP, n_feat: int):
+    """(W_feat, W_coord, bias) of ``mlp``'s first Linear for inputs laid out as [feature(n_feat), coords]."""
+    first = mlp.layers[0]
+    return first.weight[:, :n_feat], first.weight[:, n_feat:], first.bias
+
+
+def finish_mlp(mlp: MLP, pre: torch.Tensor, last: bool = True) -> torch.Tensor:
+    """The rest of ``mlp`` after its first Linear, given that Linear's output ``pre``
+    (``last=False``: stop at the last hidden activation). ReLUs run in place on fresh Linear outputs."""
+    layers = list(mlp.layers)[1:] if last else list(mlp.layers)[1:-1]
+    x = pre
+    for layer in layers:
+        x = torch.relu_(x) if isinstance(layer, nn.ReLU) else layer(x)
+    return x

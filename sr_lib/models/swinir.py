@@ -21,10 +21,9 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from sr_lib.models.window_ops import (relative_position_index, shifted_window_mask, window_partition,
-                                      window_reverse)
+from sr_lib.models.window_ops import (reflect_pad_to_multiple, relative_position_index, shifted_window_mask,
+                                      window_partition, window_reverse)
 from sr_lib.registry import register_backbone
 
 
@@ -205,7 +204,7 @@ class SwinIR(nn.Module):
         """``[B,3,h,w]`` → features (see the module docstring for size and width)."""
         h, w = x.shape[-2:]
         ws = self.window_size
-        x = F.pad(x, (0, (ws - w % ws) % ws, 0, (ws - h % ws) % ws), mode="reflect")
+        x, _ = reflect_pad_to_multiple(x, ws)              # repeated reflection when the image is tiny
         x = self.conv_first(x)
         x = self.conv_after_body(self.forward_features(x)) + x
         if hasattr(self, "conv_before_upsample"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 
 import torch
+import torch.nn.functional as F
 
 
 def window_partition(x: torch.Tensor, ws: int) -> torch.Tensor:
@@ -72,4 +73,19 @@ def _mask_cpu(h: int, w: int, ws: int, shift: int) -> torch.Tensor:
     return diff.masked_fill(diff != 0, -100.0).masked_fill(diff == 0, 0.0)
 
 
-__all__ = ["window_partition", "window_reverse", "relative_position_index", "shifted_window_mask"]
+
+def reflect_pad_to_multiple(x: torch.Tensor, m: int):
+    """Reflect-pad bottom/right to a multiple of ``m`` (repeated when the map is smaller than the pad)."""
+    h, w = x.shape[-2:]
+    ph, pw = (m - h % m) % m, (m - w % m) % m
+    if (ph and h < 2) or (pw and w < 2):
+        raise ValueError(f"cannot reflect-pad a {h}×{w} input; windowed models need at least 2 pixels per side")
+    while x.shape[-2] < h + ph or x.shape[-1] < w + pw:
+        dh = min(h + ph - x.shape[-2], x.shape[-2] - 1)
+        dw = min(w + pw - x.shape[-1], x.shape[-1] - 1)
+        x = F.pad(x, (0, dw, 0, dh), mode="reflect")
+    return x, (ph, pw)
+
+
+__all__ = ["reflect_pad_to_multiple", "window_partition", "window_reverse", "relative_position_index",
+           "shifted_window_mask"]

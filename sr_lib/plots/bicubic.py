@@ -1,7 +1,7 @@
 """Figures for the Bicubic forensics (notebook 01): agreement at a glance and per-image misses.
 
 Functions return ``matplotlib.figure.Figure`` objects built without pyplot; save them with
-``sr_lib.plots.ipe.save_figure``.
+``sr_lib.plots.save_figure``.
 """
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def delta_heatmap(cells: pd.DataFrame, delta: str = "delta", tol: float = 0.01,
         for j in range(vals.shape[1]):
             v = vals[i, j]
             if np.isfinite(v):
-                ax.text(j, i, "•" if abs(v) <= tol + 1e-9 else f"{v:+.2f}", ha="center", va="center", fontsize=7)
+                ax.text(j, i, "•" if abs(v) <= tol + 1e-9 else f"{v:+.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if abs(v) > 0.6 * lim else "black")
     ax.set_xticks(range(grid.shape[1]), [f"×{s:g}" for s in grid.columns], rotation=60, fontsize=8)
     ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=8)
     ax.set_title(f"{title}; • = within {tol:g} dB", fontsize=9)

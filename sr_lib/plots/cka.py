@@ -2,7 +2,7 @@
 scale s_a against block j at scale s_b (``sr_lib.analysis.scale_cka_matrix``).
 
 Figures are built without pyplot (no global state); save them with
-``sr_lib.plots.ipe.save_figure``.
+``sr_lib.plots.save_figure``.
 """
 from __future__ import annotations
 

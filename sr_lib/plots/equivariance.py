@@ -4,7 +4,7 @@
 Input: a DataFrame with columns ``method, theta, r, eq_s_db`` (and optionally
 ``eq_s_std``, drawn as a band), e.g. ``pd.concat`` of ``eq_s_curve`` results.
 Lower is more equivariant. Figures are built without pyplot; save them with
-``sr_lib.plots.ipe.save_figure``.
+``sr_lib.plots.save_figure``.
 """
 from __future__ import annotations
 

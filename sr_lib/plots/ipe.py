@@ -2,14 +2,12 @@
 of integrated positional encoding damps each frequency band at a given SR scale.
 
 All functions return ``matplotlib.figure.Figure`` objects built without pyplot
-(no global state, no ``plt.show``); save them with ``save_figure``. Radii follow
+(no global state, no ``plt.show``); save them with ``sr_lib.plots.save_figure``. Radii follow
 ``sr_lib.models.ipe``: an HR pixel at scale s has half-width r = 1/s in LIIF's
 relative units (one LR pixel = 2 units), and ω_l = 2^l·π.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -105,23 +103,9 @@ def plot_envelope_map(L: int = 10, scale_range: tuple[float, float] = (1.0, 32.0
     return fig
 
 
-def save_figure(fig: Figure, path, dpi: int = 120) -> Path:
-    """Save ``fig`` as PNG atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        fig.savefig(tmp, format="png", dpi=dpi)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 def _colors(n: int):
     from matplotlib import colormaps
     return colormaps["viridis"](np.linspace(0.0, 0.9, max(n, 1)))
 
 
-__all__ = ["envelope_frame", "plot_sinc_envelopes", "plot_ipe_vs_pe", "plot_envelope_map", "save_figure",
-           "DEFAULT_SCALES"]
+__all__ = ["envelope_frame", "plot_sinc_envelopes", "plot_ipe_vs_pe", "plot_envelope_map", "DEFAULT_SCALES"]

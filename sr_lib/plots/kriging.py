@@ -8,7 +8,7 @@ several scales, the figure shows one row per scale and three columns: K_data, K_
 and their product — ``kriging_panels`` returns exactly the arrays drawn.
 
 Input: ``{scale: KrigingMap}`` from ``sr_lib.eqsr_analysis.kriging_maps`` (or bare
-``KrigingWeights``). Figures are built without pyplot; save with ``sr_lib.plots.ipe.save_figure``.
+``KrigingWeights``). Figures are built without pyplot; save with ``sr_lib.plots.save_figure``.
 """
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
 """Figures for regenerated paper tables (``sr_lib.experiments``): printed vs ours.
 
 Both functions take the frames ``side_by_side_table`` / ``check_claims`` return and build a
-``matplotlib.figure.Figure`` without pyplot; save with ``sr_lib.plots.ipe.save_figure``.
+``matplotlib.figure.Figure`` without pyplot; save with ``sr_lib.plots.save_figure``.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 
@@ -23,7 +24,7 @@ def plot_psnr_vs_scale(sbs: pd.DataFrame, methods=None, metric: str = "psnr", ti
     backbones = backbones or [""]
     fig = Figure(figsize=(10, 3.4 * len(backbones)), layout="constrained")
     axes = fig.subplots(len(backbones), 2, squeeze=False)
-    colors = dict(zip(methods, _colors(len(methods))))
+    colors = dict(zip(methods, colormaps["tab10"](np.arange(len(methods)) % 10)))
     for row, bb in zip(axes, backbones):
         for ax, col, what in ((row[0], "printed", "printed"), (row[1], "ours", "ours")):
             for m in methods:
@@ -86,11 +87,6 @@ def _where(d: pd.DataFrame, col: str) -> str:
         return f" ({', '.join(sorted(d['dataset'].dropna().unique()))})" if not d.empty else ""
     sets = d.loc[d["ours"].notna(), "eval_set"].dropna().unique()
     return f"\n({'; '.join(sets)})" if len(sets) else ""
-
-
-def _colors(n: int):
-    from matplotlib import colormaps
-    return colormaps["tab10"](np.arange(max(n, 1)) % 10)
 
 
 __all__ = ["plot_psnr_vs_scale", "plot_claim_margins"]

@@ -20,8 +20,9 @@ RUN = dict(method="liif", backbone="edsr-baseline", profile="smoke", seed=3, dev
 
 def train_cmd(root, out) -> list:
     return [sys.executable, "-m", "sr_lib", "train", "--method", "liif", "--backbone", "edsr-baseline",
-            "--profile", "smoke", "--seed", "3", "--device", "cpu", "--data-root", str(root), "--out", str(out), "--no-progress",
-            "--set", f"iterations={ITERATIONS}", "--set", f"checkpoint_every={EVERY}", "--set", "ema_decay=0.9"]
+            "--profile", "smoke", "--seed", "3", "--device", "cpu", "--data-root", str(root), "--out", str(out),
+            "--no-progress", "--set", f"iterations={ITERATIONS}", "--set", f"checkpoint_every={EVERY}",
+            "--set", "ema_decay=0.9"]
 
 
 def env() -> dict:

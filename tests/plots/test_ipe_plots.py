@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sr_lib.plots.ipe import envelope_frame, plot_envelope_map, plot_ipe_vs_pe, plot_sinc_envelopes, save_figure
+from sr_lib.plots import save_figure
+from sr_lib.plots.ipe import envelope_frame, plot_envelope_map, plot_ipe_vs_pe, plot_sinc_envelopes
 
 
 class TestEnvelopeFrame:
