@@ -152,6 +152,7 @@ class PeakCurve:
     through the two largest probes (guards against a negative fitted curvature)."""
 
     def __init__(self, xs, traces, degree: int):
+        traces = [list(t) or [0] for t in traces]        # a call that allocates nothing
         lengths = {len(t) for t in traces}
         if len(lengths) != 1:           # the operator sequence changed with the size: fit the peaks only
             traces = [[max(t)] for t in traces]
@@ -184,7 +185,8 @@ _PROFILES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def profile(model) -> MemoryProfile:
     """Measure (once per model, mode, dtype, device) the memory curves of ``model``.
     The global RNG state is left as it was (models with stochastic layers in train mode)."""
-    p = next(model.parameters())
+    p = next(model.parameters(), None)
+    p = torch.empty(0) if p is None else p                 # parameter-free models: float32 on the CPU
     key = (model.training, p.dtype, str(p.device))
     cache = _PROFILES.setdefault(model, {})
     if key not in cache:
@@ -250,7 +252,7 @@ class MemoryEstimate:
 def estimate(model, lr_hw, out_hw, chunk: int = 30000, batch: int = 1) -> MemoryEstimate:
     """Estimated peak memory of ``model.super_resolve`` for an LR of ``lr_hw`` → ``out_hw``."""
     prof = profile(model)
-    elem = next(model.parameters()).element_size()
+    elem = next(model.parameters(), torch.empty(0)).element_size()
     n = int(lr_hw[0]) * int(lr_hw[1])
     n_out = int(out_hw[0]) * int(out_hw[1])
     q = n_out if prof.grid else max(1, min(int(chunk), n_out))

@@ -2,7 +2,9 @@
 
 - ``SR_RESULTS``: root of results (default ``<repo>/results``); tables and figures of a
   profile go to ``<root>/<profile>/`` and ``<root>/<profile>/figures/``.
-- ``SR_RUNS``: root of training-run caches (default ``<repo>/runs``, git-ignored).
+- ``SR_RUNS``: root of training-run caches and other per-machine caches (default
+  ``$XDG_CACHE_HOME/sr_lib/runs``, i.e. ``~/.cache/sr_lib/runs``): outside the checkout, so a
+  long ``cpu`` run interrupted in one checkout resumes from a fresh clone on the same machine.
 """
 from __future__ import annotations
 
@@ -38,7 +40,8 @@ def figures_dir(profile: str) -> Path:
 
 
 def runs_dir(profile: str) -> Path:
-    root = Path(os.environ.get("SR_RUNS") or repo_root() / "runs")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    root = Path(os.environ.get("SR_RUNS") or cache / "sr_lib" / "runs")
     p = root / _check_profile(profile)
     p.mkdir(parents=True, exist_ok=True)
     return p

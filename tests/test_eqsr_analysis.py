@@ -2,6 +2,7 @@
 itself, EQ_S of Bicubic, the flat-output flag, Table 1 parameter counts, kriging geometry."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -10,10 +11,11 @@ import pytest
 import torch
 
 import sr_lib
+from sr_lib.config import config_for, model_options
 from sr_lib.eqsr_analysis import (cka_matrices, cka_summary, comparison_rows, eq_s_curves, eqsr_options,
                                   hr_pixel_at, kriging_frame, kriging_maps, table1_parameter_counts,
                                   table1_rows)
-from sr_lib.models.eqsr import EQNET_TABLE1
+from sr_lib.models.eqsr import EQNET_TABLE1, build_eqsr
 
 TINY = dict(groups=1, blocks=2, embed_dim=12, num_heads=2, window_size=8, latent_dim=16)
 
@@ -44,7 +46,10 @@ class TestTable1Counts:
 class TestRows:
     def test_equal_models_share_options_and_smoke_narrows_the_upsampler(self):
         assert table1_rows("cpu")["EQSR [Model IV]"].options == comparison_rows("cpu")["EQSR"].options == {}
-        assert eqsr_options("smoke")["latent_dim"] == 16
+        assert eqsr_options("smoke") == {}                      # sizes come from the profile alone
+        smoke = model_options(config_for("smoke", "eqsr", "eqnet"), "eqsr", "eqnet")
+        released = inspect.signature(build_eqsr).parameters["latent_dim"].default
+        assert released == 256 and smoke["latent_dim"] < released   # the smoke profile narrows the upsampler
         assert comparison_rows("smoke")["MetaSR"].printed_backbone == ""
         assert comparison_rows("smoke")["EQSR"].printed_backbone == "EQNet"
 

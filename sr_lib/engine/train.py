@@ -207,7 +207,7 @@ def train(method: str, backbone: str | None = None, *, profile: str = "cpu", see
 
     ``options`` are extra make-options (e.g. ``{'L': 16}``), ``overrides`` change config fields
     (e.g. ``scale_max=12``); both are part of the run key. ``out`` is the runs root (default
-    ``runs/``, env ``SR_RUNS``). The model carries ``model.train_info`` (key, run dir, losses).
+    ``~/.cache/sr_lib/runs``, env ``SR_RUNS``; see ``sr_lib.paths``). The model carries ``model.train_info`` (key, run dir, losses).
     When started by ``torchrun`` the run is data-parallel (``sr_lib.engine.ddp``).
     """
     cfg = config or config_for(profile, method, backbone, **overrides)
@@ -285,7 +285,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "paper"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-root", default=None, help="data root (default: the resolver's)")
-    p.add_argument("--out", default=None, help="runs root (default: runs/ or $SR_RUNS)")
+    p.add_argument("--out", default=None, help="runs root (default: $SR_RUNS or ~/.cache/sr_lib/runs)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="extra make-option (JSON value)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="TrainConfig override (JSON value)")

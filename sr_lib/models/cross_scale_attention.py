@@ -83,6 +83,20 @@ def _softmax_in_place(x: torch.Tensor, scale: float, blocks: int = 8) -> torch.T
     return x
 
 
+def _transposed_conv(attn: torch.Tensor, kernels: torch.Tensor, s: int) -> torch.Tensor:
+    """``conv_transpose2d(attn, kernels, stride=s, padding=s)`` as one matrix product + ``fold``.
+
+    ``attn [1,L,H,W]``, ``kernels [L,C,k,k]`` (k = 3s): each output patch is Σ_l attn_l · kernel_l,
+    i.e. [C·k·k, L] @ [L, H·W], overlap-added with stride s and cropped by s per side. Same sums as the
+    library's transposed convolution, in another order; runs at matrix-product speed for large L.
+    """
+    _, n_ref, h, w = attn.shape
+    c, k = kernels.shape[1], kernels.shape[-1]
+    cols = kernels.reshape(n_ref, c * k * k).t() @ attn.reshape(n_ref, h * w)        # [C·k·k, H·W]
+    full = F.fold(cols.unsqueeze(0), ((h - 1) * s + k, (w - 1) * s + k), k, stride=s)  # [1,C,(H+2)s,(W+2)s]
+    return full[..., s:s + h * s, s:s + w * s]
+
+
 class CrossScaleAttention(nn.Module):
     """Scale-aware cross-scale non-local attention; see the module docstring.
 
@@ -144,7 +158,7 @@ class CrossScaleAttention(nn.Module):
             ki = ki / torch.max(norm, self.escape_NaN)                    # L2-normalised reference patches
             corr = F.conv2d(same_pad(qi[None], self.ksize, 1), ki)        # [1,L,Hp,Wp]
             attn = _softmax_in_place(corr.view(1, n_ref, hp, wp), self.softmax_scale)
-            up = F.conv_transpose2d(attn, vi, stride=s, padding=s)        # [1,C,s·Hp,s·Wp]
+            up = _transposed_conv(attn, vi, s)                            # [1,C,s·Hp,s·Wp]
             out.append(down(up) / 6.0)                                    # [1,C,Hp,Wp]
         return torch.cat(out, dim=0)[:, :, :h, :w]
 
