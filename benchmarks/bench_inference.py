@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -190,8 +189,11 @@ def tricks(side: int) -> list:
 
 def urban_image(data_root) -> torch.Tensor | None:
     from sr_lib.data.io import load_image, to_tensor01
-    root = Path(data_root or os.environ.get("SR_DATA") or "/work/shared/data")
-    files = sorted((root / "benchmark" / "Urban100" / "HR").glob("*.png"))
+    from sr_lib.data.resolver import resolve_data_root
+    root = resolve_data_root(data_root or None).path
+    if root is None:
+        return None
+    files = sorted((Path(root) / "benchmark" / "Urban100" / "HR").glob("*.png"))
     return to_tensor01(load_image(files[0])) if files else None
 
 

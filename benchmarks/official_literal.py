@@ -1,7 +1,7 @@
 """Literal forms of the official LIIF and CiaoSR query forwards: the *speed baseline* of
 ``bench_inference.py``, never used by the library.
 
-Written from the descriptions in ``/work/shared/specs/reference-implementations.md`` (§1.1 LIIF,
+Written from the descriptions in ``../shared/specs/reference-implementations.md`` (§1.1 LIIF,
 §5.1 CiaoSR), step by step in the order the official ``query_rgb`` runs them, on an sr_lib
 model's own weights (so outputs can be compared):
 

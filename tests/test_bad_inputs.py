@@ -31,12 +31,7 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 SMOKE = config_for("smoke")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def smoke_model(name: str, backbone: str | None = None):

@@ -7,7 +7,6 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from PIL import Image
 
 from sr_lib.data.datasets import load_dataset
@@ -40,12 +39,7 @@ def root(tmp_path_factory):
     return r
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def printed(cells):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 
@@ -23,12 +22,3 @@ def write_tiny_root(root, n: int = 3, size: int = 72):
 def tiny_root(tmp_path_factory):
     return write_tiny_root(tmp_path_factory.mktemp("data"))
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: tiny models run fastest so, and on a shared 2-core machine two
-    threads spin against other processes (measured: 0.7 s vs 0.02 s per smoke step)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

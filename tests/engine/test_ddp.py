@@ -17,6 +17,8 @@ from sr_lib.data.pairs import TrainImages, sample_batch
 from sr_lib.engine import ddp
 from sr_lib.engine.train import fit
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CFG = replace(config_for("smoke", "liif", "edsr-baseline"), batch_size=4, iterations=4, lr=1e-3, milestones=(2,))
 
 

@@ -3,7 +3,6 @@ import csv
 import dataclasses
 import json
 
-import numpy as np
 import pytest
 import torch
 
@@ -13,6 +12,8 @@ from sr_lib.engine.evaluate import ModelUpscaler, append_results, bicubic_matlab
 from sr_lib.metrics.protocols import get_protocol
 from sr_lib.models.base import ImplicitSR
 from sr_lib.models.grid import sample_nearest
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def printed_bicubic(paper_tables_dir, dataset, scale, metric="psnr"):

@@ -1,6 +1,8 @@
 """A run killed at any moment resumes to the same weights, bit for bit (real SIGKILL)."""
 from __future__ import annotations
 
+import pytest
+
 import os
 import signal
 import subprocess
@@ -11,6 +13,8 @@ from pathlib import Path
 import torch
 
 from sr_lib.engine.train import train
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 REPO = Path(__file__).resolve().parents[2]
 ITERATIONS, EVERY = 100, 10

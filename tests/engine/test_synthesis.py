@@ -9,6 +9,8 @@ import torch.nn.functional as F
 import sr_lib
 from sr_lib.engine.synthesis import describe, quantize_uint8, step_sizes, synthesize
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def nearest(lr, out_size, scale=None):
     return F.interpolate(lr, size=out_size, mode="nearest")

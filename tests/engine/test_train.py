@@ -15,6 +15,8 @@ from sr_lib.engine import train as train_mod
 from sr_lib.engine.runs import load_checkpoint, model_from_checkpoint
 from sr_lib.engine.train import EMA, rng_state, set_rng_state, train
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY = dict(method="liif", backbone="edsr-baseline", profile="smoke", device="cpu")   # CPU: deterministic
 
 
