@@ -48,8 +48,8 @@ def _fmt(df: pd.DataFrame) -> pd.DataFrame:
 
 def _coverage(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every printed table, and whether a results file of this run covers it."""
-    from sr_lib.paper_tables import load_all
-    printed = load_all()
+    from sr_lib.paper_tables import load_tables
+    printed = load_tables()
     covered = set()
     for df in tables.values():
         covered |= set(zip(df["paper"], df["table"]))

@@ -1,0 +1,27 @@
+"""REPORT.md covers every printed table and renders the comparison CSVs a run wrote."""
+from __future__ import annotations
+
+import pandas as pd
+
+from sr_lib.report import write_report
+
+
+class TestWriteReport:
+    def test_report_lists_every_printed_table_and_our_cells(self, tmp_path, monkeypatch, paper_tables_dir):
+        monkeypatch.setenv("SR_RESULTS", str(tmp_path))
+        res = tmp_path / "smoke"
+        res.mkdir()
+        pd.DataFrame({"paper": ["eqsr"], "table": ["poster_table"], "dataset": ["Set5"], "scale": [2.0],
+                      "printed": [33.66], "ours": [33.661], "delta": [0.001]}).to_csv(res / "bicubic.csv", index=False)
+        pd.DataFrame({"paper": ["eqsr"], "table": ["poster_table"], "printed": [1.0], "ours": [0.5]}).to_csv(
+            res / "x_claims.csv", index=False)
+        out = write_report("smoke", [{"notebook": "01_x.py", "seconds": 60.0, "finished": "now"}])
+        text = out.read_text()
+        printed = pd.concat(pd.read_csv(p) for p in sorted(paper_tables_dir.glob("*.csv")))
+        for paper, table in set(zip(printed["paper"], printed["table"])):
+            assert f"| {paper} " in text and f"| {table} " in text, (paper, table)
+        assert "33.66" in text and "1.0 min" in text
+        cov = text.split("## Coverage of the printed tables")[1].split("##")[0]
+        row = next(line for line in cov.splitlines() if "poster_table" in line)
+        assert row.split("|")[4].strip() == "1"          # the claims file is not counted as a table cell
+        assert "33.66" in (res / "REPORT.html").read_text()
