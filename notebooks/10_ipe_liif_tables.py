@@ -72,12 +72,12 @@ import pandas as pd
 from IPython.display import Image
 
 from sr_lib.config import config_for
-from sr_lib.experiments import (EVAL_BUDGETS, Claim, Row, TableSpec, check_claims, checkpoint_rows, read_raw,
+from sr_lib.experiments import (EVAL_BUDGETS, Claim, Row, TableSpec, check_claims, checkpoint_rows, claim_summary, read_raw,
                                 run_table, side_by_side_table, write_csv)
 from sr_lib.paper_tables import load_tables
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
 from sr_lib.plots import save_figure
-from sr_lib.plots.tables import plot_claim_margins, plot_psnr_vs_scale
+from sr_lib.plots.tables import claim_margin_figures, plot_psnr_vs_scale
 
 pd.set_option("display.width", 200)
 pd.set_option("display.max_columns", 20)
@@ -246,11 +246,8 @@ if 1 in SPECS:
     fig = plot_psnr_vs_scale(t1, methods=["Bicubic", "MetaSR", "LIIF", "IPE-LIIF"],
                              title=f"IPE-LIIF Table 1 — printed vs ours ({profile})")
     display(Image(filename=str(save_figure(fig, fig_dir / "ipe_liif_table1_psnr_vs_scale.png"))))
-for table, g in claims.groupby("table"):
-    g = g[g["ours"].notna()]
-    if len(g):
-        fig = plot_claim_margins(g, title=f"IPE-LIIF {table}: claim margins, printed vs ours ({profile})")
-        display(Image(filename=str(save_figure(fig, fig_dir / f"ipe_liif_{table}_claims.png"))))
+for table, fig in claim_margin_figures(claims, "IPE-LIIF", profile).items():
+    display(Image(filename=str(save_figure(fig, fig_dir / f"ipe_liif_{table}_claims.png"))))
 
 # %% [markdown]
 # ## What the numbers show
@@ -270,13 +267,7 @@ for table, g in claims.groupby("table"):
 #   and ×1–×12 (parameters above).
 
 # %%
-if len(evaluated):
-    for (table, claim), g in evaluated.groupby(["table", "claim"]):
-        n, holds = len(g), int(g["holds_ours"].sum())
-        noise = int(g["verdict"].str.contains("noise").sum())
-        ph = int(g["holds_printed"].sum())
-        print(f"{table}: {claim}: holds in {holds}/{n} cells here (printed: {ph}/{n}); "
-              f"{noise} of them within seed noise or with one seed")
+print("\n".join(claim_summary(evaluated)))
 stand_ins = sorted(set(side.loc[side["stand_in"] != "", "stand_in"]))
 note = ["## IPE-LIIF tables (notebook 10)", "",
         f"- Seeds {', '.join(map(str, seeds))}; evaluation budget: {budget}.",

@@ -87,13 +87,13 @@ from sr_lib.data.datasets import load_dataset
 from sr_lib.data.resolver import resolve_data_root
 from sr_lib.device import get_device
 from sr_lib.engine.train import train
-from sr_lib.experiments import (BACKBONE_LABELS, EVAL_BUDGETS, METHOD_LABELS, Claim, Row, TableSpec, _image_set, check_claims, plan_test_sets,
+from sr_lib.experiments import (BACKBONE_LABELS, EVAL_BUDGETS, METHOD_LABELS, Claim, Row, TableSpec, _image_set, check_claims, claim_summary, plan_test_sets,
                                 read_raw, run_table, side_by_side_table, write_csv)
 from sr_lib.metrics import no_reference
 from sr_lib.paper_tables import load_tables
 from sr_lib.paths import figures_dir, results_dir
 from sr_lib.plots import save_figure
-from sr_lib.plots.tables import plot_claim_margins, plot_psnr_vs_scale
+from sr_lib.plots.tables import claim_margin_figures, plot_psnr_vs_scale
 
 pd.set_option("display.width", 200)
 pd.set_option("display.max_columns", 20)
@@ -395,12 +395,10 @@ if 1 in RUN:
                              title=f"CiaoSR Table 1 — printed vs ours ({profile})")
     save_figure(fig, fig_dir / "ciaosr_table1_psnr_vs_scale.png")
     display(fig)
-for table, g in (evaluated.groupby("table") if len(evaluated) else []):
-    g = g[g["ours"].notna()] if table in ("table1", "table4", "table5", "table6") else g.iloc[:0]
-    if len(g):
-        fig = plot_claim_margins(g, title=f"CiaoSR {table}: claim margins, printed vs ours ({profile})")
-        save_figure(fig, fig_dir / f"ciaosr_{table}_claims.png")
-        display(fig)
+for table, fig in claim_margin_figures(evaluated, "CiaoSR", profile,
+                                       tables=("table1", "table4", "table5", "table6")).items():
+    save_figure(fig, fig_dir / f"ciaosr_{table}_claims.png")
+    display(fig)
 
 # %% [markdown]
 # ## What the numbers show
@@ -421,11 +419,7 @@ for table, g in (evaluated.groupby("table") if len(evaluated) else []):
 # - **Table 9** has no number of ours: see the notes in the CSV.
 
 # %%
-if len(evaluated):
-    for (table, claim), g in evaluated.groupby(["table", "claim"]):
-        n, holds = len(g), int(g["holds_ours"].astype(bool).sum())
-        print(f"{table}: {claim}: holds in {holds}/{n} cells here (printed: {int(g['holds_printed'].sum())}/{n}); "
-              f"{int(g['verdict'].str.contains('noise').sum())} within seed noise or with one seed")
+print("\n".join(claim_summary(evaluated)))
 if 7 in tables:
     for r in sizes.itertuples():
         label = METHOD_LABELS[r.method]

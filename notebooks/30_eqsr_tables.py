@@ -74,12 +74,12 @@ import pandas as pd
 from sr_lib.config import config_for
 from sr_lib.eqsr_analysis import (check_claims_any_backbone, comparison_rows, table1_parameter_counts,
                                   table1_rows)
-from sr_lib.experiments import (EVAL_BUDGETS, SIDE_COLUMNS, Claim, TableSpec, printed_cells, read_raw, run_table,
+from sr_lib.experiments import (EVAL_BUDGETS, SIDE_COLUMNS, Claim, TableSpec, claim_summary, printed_cells, read_raw, run_table,
                                 side_by_side_table, write_csv)
 from sr_lib.paper_tables import load_tables
 from sr_lib.paths import figures_dir, results_dir
 from sr_lib.plots import save_figure
-from sr_lib.plots.tables import plot_claim_margins, plot_psnr_vs_scale
+from sr_lib.plots.tables import claim_margin_figures, plot_psnr_vs_scale
 
 pd.set_option("display.width", 200)
 pd.set_option("display.max_columns", 20)
@@ -268,12 +268,9 @@ for table in ("poster_table", "supp_table3"):
         fig = plot_psnr_vs_scale(sub, methods=methods, title=f"EQSR {table}, {ds}: printed vs ours ({profile})")
         save_figure(fig, fig_dir / f"eqsr_{table}_{ds}_psnr_vs_scale.png")
         display(fig)
-for table, g in claims.groupby("table") if len(claims) else []:
-    g = g[g["ours"].notna()]
-    if len(g):
-        fig = plot_claim_margins(g, title=f"EQSR {table}: claim margins, printed vs ours ({profile})")
-        save_figure(fig, fig_dir / f"eqsr_{table}_claims.png")
-        display(fig)
+for table, fig in claim_margin_figures(claims, "EQSR", profile).items():
+    save_figure(fig, fig_dir / f"eqsr_{table}_claims.png")
+    display(fig)
 
 # %% [markdown]
 # ## What the numbers show
@@ -295,10 +292,5 @@ for table, g in claims.groupby("table") if len(claims) else []:
 # - **Not reproduced**: EQSR† and Table 2 (ImageNet pre-training) and every Manga109 cell.
 
 # %%
-if len(evaluated):
-    for (table, claim), g in evaluated.groupby(["table", "claim"]):
-        n, holds = len(g), int(g["holds_ours"].astype(bool).sum())
-        noise = int(g["verdict"].str.contains("noise").sum())
-        print(f"{table}: {claim}: holds in {holds}/{n} cells here (printed: {int(g['holds_printed'].sum())}/{n}); "
-              f"{noise} of them within seed noise or with one seed")
+print("\n".join(claim_summary(evaluated)))
 print(f"notebook time {time.perf_counter() - t_start:.0f} s at profile {profile}")

@@ -512,6 +512,19 @@ def _verdict(margin, std, n, holds) -> str:
 # official checkpoints
 # ----------------------------------------------------------------------------------------------
 
+def claim_summary(claims: pd.DataFrame) -> list:
+    """One line per (table, claim) of ``check_claims`` output: in how many cells the ordering holds
+    in our run and as printed, and how many of ours are within seed noise (or have one seed)."""
+    lines = []
+    for (table, claim), g in (claims.groupby(["table", "claim"]) if len(claims) else []):
+        n, holds = len(g), int(g["holds_ours"].astype(bool).sum())
+        noise = int(g["verdict"].str.contains("noise").sum())
+        lines.append(f"{table}: {claim}: holds in {holds}/{n} cells here "
+                     f"(printed: {int(g['holds_printed'].sum())}/{n}); "
+                     f"{noise} of them within seed noise or with one seed")
+    return lines
+
+
 def checkpoint_rows(data_root=None, folder: str = "checkpoints") -> list:
     """A ``Row`` per ``<data_root>/<folder>/*.pth`` that sr_lib can load (official LIIF / MetaSR /
     LTE files or sr_lib checkpoints), labelled as the tables print the method and backbone.
@@ -536,4 +549,4 @@ def checkpoint_rows(data_root=None, folder: str = "checkpoints") -> list:
 
 __all__ = ["Row", "Claim", "TableSpec", "EvalBudget", "EVAL_BUDGETS", "EvalSet", "printed_cells",
            "plan_test_sets", "run_table", "read_raw", "write_csv", "ours_cells", "side_by_side_table",
-           "check_claims", "checkpoint_rows", "METHOD_LABELS", "BACKBONE_LABELS", "RAW_COLUMNS"]
+           "check_claims", "claim_summary", "checkpoint_rows", "METHOD_LABELS", "BACKBONE_LABELS", "RAW_COLUMNS"]

@@ -12,7 +12,7 @@ from PIL import Image
 from sr_lib.data.datasets import load_dataset
 from sr_lib.data.io import to_tensor01
 from sr_lib.engine.evaluate import bicubic_matlab
-from sr_lib.experiments import (RAW_COLUMNS, Claim, EvalBudget, Row, TableSpec, _image_set, check_claims,
+from sr_lib.experiments import (RAW_COLUMNS, Claim, EvalBudget, Row, TableSpec, _image_set, check_claims, claim_summary,
                                 checkpoint_rows, plan_test_sets, read_raw, run_table, side_by_side_table,
                                 write_csv)
 from sr_lib.metrics.protocols import get_protocol
@@ -228,3 +228,20 @@ class TestEndToEnd:
                                    claims=(Claim("IPE-LIIF", "LIIF"),)), raw, "smoke", data_root=r, budget=BUDGET,
                          tables=PRINTED)
         assert c["ours"].isna().all()                              # claims use weights trained here only
+
+
+class TestClaimSummary:
+    def test_counts_holds_printed_and_noise_per_claim(self):
+        claims = pd.DataFrame({"table": ["t1"] * 3, "claim": ["A > B"] * 3,
+                               "holds_ours": [True, False, True], "holds_printed": [True, True, True],
+                               "verdict": ["holds", "does not hold (within seed noise)", "holds"]})
+        assert claim_summary(claims) == ["t1: A > B: holds in 2/3 cells here (printed: 3/3); "
+                                         "1 of them within seed noise or with one seed"]
+        assert claim_summary(claims.iloc[:0]) == []
+
+    def test_margin_figures_only_for_tables_with_ours(self):
+        from sr_lib.plots.tables import claim_margin_figures
+        base = dict(claim="A > B", backbone="", dataset="Set5", scale=2.0, printed=0.1, ours_std=0.0, holds_ours=True)
+        claims = pd.DataFrame([{**base, "table": "t1", "ours": 0.05}, {**base, "table": "t2", "ours": float("nan")}])
+        assert list(claim_margin_figures(claims, "X", "smoke")) == ["t1"]
+        assert claim_margin_figures(claims, "X", "smoke", tables=("t2",)) == {}

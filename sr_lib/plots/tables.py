@@ -89,4 +89,18 @@ def _where(d: pd.DataFrame, col: str) -> str:
     return f"\n({'; '.join(sets)})" if len(sets) else ""
 
 
-__all__ = ["plot_psnr_vs_scale", "plot_claim_margins"]
+
+
+def claim_margin_figures(claims: pd.DataFrame, paper_label: str, profile: str, tables=None) -> dict:
+    """``{table: plot_claim_margins(...)}`` for every table of ``claims`` (or of ``tables``) that has
+    a claim cell of ours."""
+    figs = {}
+    for table, g in (claims.groupby("table") if len(claims) else []):
+        g = g[g["ours"].notna()]
+        if len(g) and (tables is None or table in tables):
+            figs[table] = plot_claim_margins(g, title=f"{paper_label} {table}: claim margins, "
+                                                      f"printed vs ours ({profile})")
+    return figs
+
+
+__all__ = ["plot_psnr_vs_scale", "plot_claim_margins", "claim_margin_figures"]
