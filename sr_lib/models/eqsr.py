@@ -40,8 +40,8 @@ from sr_lib.compat import official
 from sr_lib.models.afe import AFE, SCALE_FREQUENCIES, sincos_encoding
 from sr_lib.models.base import ImplicitSR, _mean
 from sr_lib.models.kriging import KrigingUpsampler
-from sr_lib.models.window_ops import (reflect_pad_to_multiple, relative_position_index, shifted_window_mask,
-                                      window_partition, window_reverse)
+from sr_lib.models.window_ops import (init_transformer_weights, reflect_pad_to_multiple, relative_position_index,
+                                      shifted_window_mask, window_partition, window_reverse)
 from sr_lib.registry import register, register_backbone
 
 # Supplement Table 1: model → (groups G, WSAs per group B).
@@ -263,7 +263,7 @@ class EQNet(nn.Module):
                                     for d, h, s in zip(cfg.depths, cfg.num_heads, starts))
         self.norm = nn.LayerNorm(dim)
         self.conv_after_body = nn.Conv2d(dim, dim, 3, 1, 1)
-        self.apply(_init_weights)
+        self.apply(init_transformer_weights)
 
     def attention_blocks(self) -> list:
         """``(name, module)`` of every attention layer in order (window blocks and OCABs),
@@ -287,17 +287,6 @@ class EQNet(nn.Module):
         deep = _to_map(self.norm(t), hw)
         out = self.conv_after_body(deep) + shallow
         return out[:, :, :hw[0] - mod_pad[0], :hw[1] - mod_pad[1]]
-
-
-def _init_weights(m: nn.Module):
-    """Release init: trunc-normal(0.02) Linear weights, zero biases, unit LayerNorms."""
-    if isinstance(m, nn.Linear):
-        nn.init.trunc_normal_(m.weight, std=0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.LayerNorm):
-        nn.init.ones_(m.weight)
-        nn.init.zeros_(m.bias)
 
 
 class EQSR(EQNet, ImplicitSR):

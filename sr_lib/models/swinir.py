@@ -22,8 +22,8 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from sr_lib.models.window_ops import (reflect_pad_to_multiple, relative_position_index, shifted_window_mask,
-                                      window_partition, window_reverse)
+from sr_lib.models.window_ops import (init_transformer_weights, reflect_pad_to_multiple, relative_position_index,
+                                      shifted_window_mask, window_partition, window_reverse)
 from sr_lib.registry import register_backbone
 
 
@@ -62,7 +62,7 @@ class WindowAttention(nn.Module):
         self.register_buffer("relative_position_index", relative_position_index(ws))
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
-        nn.init.normal_(self.relative_position_bias_table, std=0.02)   # = trunc_normal_(std=.02), see _init_weights
+        nn.init.normal_(self.relative_position_bias_table, std=0.02)   # = trunc_normal_(std=.02), see init_transformer_weights
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """``x [B*nW, N, C]``, ``mask [nW, N, N]`` (0 / −100) → ``[B*nW, N, C]``."""
@@ -191,7 +191,7 @@ class SwinIR(nn.Module):
             self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed_dim, out_dim, 3, padding=1),
                                                       nn.LeakyReLU(inplace=True))
         self.out_dim = out_dim if out_conv else embed_dim
-        self.apply(_init_weights)
+        self.apply(init_transformer_weights)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[-2:]
@@ -210,18 +210,6 @@ class SwinIR(nn.Module):
         if hasattr(self, "conv_before_upsample"):
             x = self.conv_before_upsample(x)
         return x[..., :h, :w] if self.crop else x
-
-
-def _init_weights(m: nn.Module):
-    """SwinIR's init. Its ``trunc_normal_(std=.02)`` truncates at ±2, i.e. ±100σ: the same
-    distribution as ``normal_(std=.02)``, which is what we draw (much faster)."""
-    if isinstance(m, nn.Linear):
-        nn.init.normal_(m.weight, std=0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.LayerNorm):
-        nn.init.ones_(m.weight)
-        nn.init.zeros_(m.bias)
 
 
 @register_backbone("swinir")
