@@ -16,6 +16,10 @@ released module; for one downscale factor s' it computes
 5. a strided 3×3 conv φ (``down`` / ``downx3`` / ``downx4``) brings it back to
    the LR size; divide by 6; crop to H×W.
 
+Steps 4–5 are computed in the other order (φ on each patch, then one product;
+``_down_of_transposed_conv``): the same sums, 16·C instead of 9s'²·C values per
+reference patch.
+
 Outputs of the factors in ``scales`` are concatenated: ``[B, C·len(scales), H, W]``.
 
 Released code vs paper (spec §5.2):
@@ -97,6 +101,27 @@ def _transposed_conv(attn: torch.Tensor, kernels: torch.Tensor, s: int) -> torch
     return full[..., s:s + h * s, s:s + w * s]
 
 
+def _down_of_transposed_conv(attn: torch.Tensor, kernels: torch.Tensor, down: nn.Conv2d, s: int) -> torch.Tensor:
+    """``down(conv_transpose2d(attn, kernels, stride=s, padding=s))`` without the s-times larger map.
+
+    ``attn [1,L,H,W]``, ``kernels [L,C,3s,3s]``, ``down`` the 3×3 stride-s conv (padding 1) → ``[1,C,H,W]``.
+    Both maps are linear, so the strided conv can be applied to every reference patch first: output
+    pixel i' reads the larger map at s·i'+t−1 (t ∈ {0,1,2}), which lies in the patches of the
+    4×4 pixels i = i'−δ, δ ∈ {−1,0,1,2}², at offset s(δ+1)+t−1. With
+    U_l[:, δ+1] = Σ_t W_t V_l[s(δ+1)+t−1] (a stride-s conv of the patch padded by 1 and 2)
+    the result is Σ_δ Σ_l attn(i'−δ, l) U_l[:, δ+1] + b: a product with 16·C columns instead of
+    the transposed convolution's 9s²·C (36·C at s' = 2), and no s²-times larger map.
+    The one place where the two orders differ is the first output row and column, whose tap t = 0
+    reads the strided conv's zero padding, not the cropped-away border of the larger map; they
+    are recomputed the direct way from the first two rows / columns of ``attn``.
+    """
+    u = F.conv2d(F.pad(kernels, (1, 2, 1, 2)), down.weight, stride=s)       # [L,C,4,4]
+    out = _transposed_conv(attn, u, 1) + down.bias.view(1, -1, 1, 1)        # [1,C,H,W]
+    out[:, :, :1] = down(_transposed_conv(attn[:, :, :2], kernels, s))[:, :, :1]
+    out[:, :, :, :1] = down(_transposed_conv(attn[:, :, :, :2], kernels, s))[:, :, :, :1]
+    return out
+
+
 class CrossScaleAttention(nn.Module):
     """Scale-aware cross-scale non-local attention; see the module docstring.
 
@@ -156,10 +181,10 @@ class CrossScaleAttention(nn.Module):
         for qi, ki, vi in zip(match, keys, raw):                          # one image at a time
             norm = ki.pow(2).sum(3, keepdim=True).sum(2, keepdim=True).sum(1, keepdim=True).sqrt()
             ki = ki / torch.max(norm, self.escape_NaN)                    # L2-normalised reference patches
-            corr = F.conv2d(same_pad(qi[None], self.ksize, 1), ki)        # [1,L,Hp,Wp]
+            cols = F.unfold(same_pad(qi[None], self.ksize, 1), self.ksize)  # [1,9C/2,Hp·Wp]
+            corr = ki.reshape(n_ref, -1) @ cols[0]                        # [L,Hp·Wp] = conv2d(Q̃, K̂) as one product
             attn = _softmax_in_place(corr.view(1, n_ref, hp, wp), self.softmax_scale)
-            up = _transposed_conv(attn, vi, s)                            # [1,C,s·Hp,s·Wp]
-            out.append(down(up) / 6.0)                                    # [1,C,Hp,Wp]
+            out.append(_down_of_transposed_conv(attn, vi, down, s) / 6.0)  # [1,C,Hp,Wp]
         return torch.cat(out, dim=0)[:, :, :h, :w]
 
 

@@ -228,3 +228,22 @@ class TestCrossScaleAttention:
     def test_rejects_unsupported_scale(self):
         with pytest.raises(ValueError, match="2, 3, 4"):
             CrossScaleAttention(4, scales=(5,))
+
+
+class TestCrossScaleAttentionOrder:
+    """The strided conv applied per reference patch equals it applied after the library's transposed conv."""
+
+    @pytest.mark.parametrize("s", [2, 3, 4])
+    @pytest.mark.parametrize("size", [(6, 6), (9, 14)])
+    def test_down_of_transposed_conv_equals_library_order(self, s, size):
+        from sr_lib.models.cross_scale_attention import _down_of_transposed_conv
+        torch.manual_seed(s)
+        h, w = size
+        n_ref, c = 7, 5
+        attn = torch.rand(1, n_ref, h, w, dtype=F64)
+        kernels = torch.randn(n_ref, c, 3 * s, 3 * s, dtype=F64)
+        down = torch.nn.Conv2d(c, c, 3, s, 1).double()
+        expected = down(torch.nn.functional.conv_transpose2d(attn, kernels, stride=s, padding=s))
+        got = _down_of_transposed_conv(attn, kernels, down, s)
+        assert got.shape == expected.shape == (1, c, h, w)
+        assert (got - expected).abs().max() <= 1e-12
