@@ -65,8 +65,9 @@ def rss_gb() -> float:
 
 
 # ------------------------------------------------------------------------------------------- one
-def measure_one(method: str, size: str, lr_hw, scale: float, tile: bool = False) -> dict:
-    """Runs in a fresh process: encode and decode times, backbone FLOPs, peak RSS."""
+def measure_one(method: str, size: str, lr_hw, scale: float, tile: bool = False, count_all: bool = False) -> dict:
+    """Runs in a fresh process: encode and decode times, backbone FLOPs (and with ``count_all`` the
+    FLOPs of the whole ``super_resolve``: matrix products and convolutions), peak RSS."""
     from sr_lib.engine.evaluate import ModelUpscaler
     from sr_lib.memory import MemoryBudgetError, estimate
     model = build(method, size)
@@ -87,6 +88,10 @@ def measure_one(method: str, size: str, lr_hw, scale: float, tile: bool = False)
                 row["encode_gflop"] = fc.get_total_flops() / 1e9
                 row["encode_s"] = best_time(lambda: model.encode(model.normalize(lr), scale))
                 row["total_s"] = best_time(lambda: model.super_resolve(lr, out))
+                if count_all:
+                    with FlopCounterMode(display=False) as fc:
+                        model.super_resolve(lr, out)
+                    row["total_gflop"] = fc.get_total_flops() / 1e9
                 row["decode_s"] = row["total_s"] - row["encode_s"]
                 row["decoder_share"] = row["decode_s"] / row["total_s"]
                 row["backbone_gflops"] = row["encode_gflop"] / row["encode_s"]
@@ -234,24 +239,28 @@ def main(argv=None) -> int:
         print(f"== matmul: 2048² float32 torch.mm at {report['matmul_gflops']:.1f} GFLOP/s "
               f"({args.threads} threads)")
     if "table7" in args.only:
-        rows = [in_subprocess([m, "cpu", [side, side], 4], args.threads) for m in sr_lib.list_models()]
-        rows.append(in_subprocess(["liif", "full", [side, side], 4], args.threads))
+        rows = [in_subprocess([m, "cpu", [side, side], 4, False, True], args.threads) for m in sr_lib.list_models()]
+        rows += [in_subprocess([m, "full", [side, side], 4, False, True], args.threads) for m in ("liif", "ciaosr")]
         peak = report.get("matmul_gflops")
         for r in rows:
             if peak and "backbone_gflops" in r:
                 r["backbone_vs_matmul"] = r["backbone_gflops"] / peak
-        by = {(r["method"], r.get("size")): r for r in rows}
-        liif, ciao = by.get(("liif", "cpu"), {}), by.get(("ciaosr", "cpu"), {})
-        if "total_s" in liif and "total_s" in ciao:
-            report["ciaosr_over_liif_total"] = ciao["total_s"] / liif["total_s"]
-            report["ciaosr_over_liif_decoder"] = ciao["decode_s"] / liif["decode_s"]
+            if peak and "total_gflop" in r:
+                r["total_vs_matmul"] = r["total_gflop"] / r["total_s"] / peak
         report["table7"] = rows
         show(f"x4 on a {side}x{side} LR (cpu-profile sizes; 'full' = paper sizes)", rows,
              ["method", "size", "out", "encode_s", "decode_s", "total_s", "decoder_share", "encode_gflop",
-              "backbone_gflops", "backbone_vs_matmul", "est_peak_gb", "peak_rss_gb"])
-        if "ciaosr_over_liif_total" in report:
-            print(f"CiaoSR / LIIF time at equal backbone (EDSR-baseline, cpu sizes): total "
-                  f"{report['ciaosr_over_liif_total']:.2f}x, decoder {report['ciaosr_over_liif_decoder']:.2f}x")
+              "total_gflop", "backbone_gflops", "backbone_vs_matmul", "total_vs_matmul", "est_peak_gb",
+              "peak_rss_gb"])
+        by = {(r["method"], r.get("size")): r for r in rows}
+        for size in ("cpu", "full"):
+            liif, ciao = by.get(("liif", size), {}), by.get(("ciaosr", size), {})
+            if "total_s" in liif and "total_s" in ciao:
+                ratio = {"time": ciao["total_s"] / liif["total_s"], "decoder_time": ciao["decode_s"] / liif["decode_s"],
+                         "gflop": ciao["total_gflop"] / liif["total_gflop"]}
+                report[f"ciaosr_over_liif_{size}"] = ratio
+                print(f"CiaoSR / LIIF at equal backbone (EDSR-baseline, {size} sizes): time {ratio['time']:.2f}x "
+                      f"(decoder {ratio['decoder_time']:.2f}x); FLOPs {ratio['gflop']:.2f}x")
     if "urban" in args.only:
         img = urban_image(args.data_root)
         if img is None:

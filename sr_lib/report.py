@@ -62,6 +62,26 @@ def _coverage(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def training_runs(profile: str) -> pd.DataFrame:
+    """One row per finished training run in the profile's run cache (``sr_lib.paths.runs_dir``):
+    method, backbone, options, seed, steps and the wall seconds its training took (summed over the
+    sessions it was resumed in; runs from before that was recorded give their last session's)."""
+    from sr_lib.checkpoint import read_checkpoint
+    from sr_lib.paths import runs_dir
+    rows = []
+    for final in sorted(runs_dir(profile).glob("*/final.pt")):
+        spec_file = final.parent / "spec.json"
+        spec = json.loads(spec_file.read_text()) if spec_file.is_file() else {}
+        ck = read_checkpoint(final)
+        seconds = ck.get("train_seconds", ck.get("train_seconds_last_session"))
+        rows.append({"run": final.parent.name, "method": spec.get("method"), "backbone": spec.get("backbone"),
+                     "options": json.dumps(spec.get("options", {}), sort_keys=True), "seed": ck.get("seed"),
+                     "steps": ck.get("step"), "train_seconds": None if seconds is None else round(float(seconds), 1),
+                     "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(final.stat().st_mtime))})
+    return pd.DataFrame(rows, columns=["run", "method", "backbone", "options", "seed", "steps",
+                                       "train_seconds", "finished"])
+
+
 def write_report(profile: str, run_summary: list[dict] | None = None) -> Path:
     res = results_dir(profile)
     tables = _comparison_tables(res)
@@ -81,6 +101,16 @@ def write_report(profile: str, run_summary: list[dict] | None = None) -> Path:
         md += ["## Notebooks", "", "| notebook | seconds | finished |", "|---|---|---|"]
         md += [f"| {r['notebook']} | {r.get('seconds', '')} | {r.get('finished', '')} |" for r in run_summary]
         md.append("")
+    runs = training_runs(profile)
+    if len(runs):
+        atomic_write_text(res / "training_runs.csv", runs.to_csv(index=False))
+        per = runs.groupby(["method", "backbone"], dropna=False)["train_seconds"].agg(["count", "sum"]).reset_index()
+        per.columns = ["method", "backbone", "runs", "train seconds"]
+        md += ["## Training", "",
+               f"{len(runs)} finished training runs in the run cache, {runs['train_seconds'].sum() / 3600:.2f} h "
+               "of training wall time in total (each run's own clock, summed over the sessions it was resumed "
+               "in; runs that trained side by side overlap in time). Per run: `training_runs.csv`.", "",
+               per.to_markdown(index=False), ""]
     try:   # claim files (printed vs our margins) are rendered below but are not table cells
         cov = _coverage({k: v for k, v in tables.items() if not k.endswith("_claims.csv")})
         md += ["## Coverage of the printed tables", "", cov.to_markdown(index=False), ""]

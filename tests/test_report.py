@@ -1,7 +1,10 @@
 """REPORT.md covers every printed table and renders the comparison CSVs a run wrote."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+import torch
 
 from sr_lib.report import write_report
 
@@ -9,6 +12,7 @@ from sr_lib.report import write_report
 class TestWriteReport:
     def test_report_lists_every_printed_table_and_our_cells(self, tmp_path, monkeypatch, paper_tables_dir):
         monkeypatch.setenv("SR_RESULTS", str(tmp_path))
+        monkeypatch.setenv("SR_RUNS", str(tmp_path / "runs"))
         res = tmp_path / "smoke"
         res.mkdir()
         pd.DataFrame({"paper": ["eqsr"], "table": ["poster_table"], "dataset": ["Set5"], "scale": [2.0],
@@ -25,3 +29,16 @@ class TestWriteReport:
         row = next(line for line in cov.splitlines() if "poster_table" in line)
         assert row.split("|")[4].strip() == "1"          # the claims file is not counted as a table cell
         assert "33.66" in (res / "REPORT.html").read_text()
+
+    def test_report_sums_the_training_time_each_run_recorded(self, tmp_path, monkeypatch):
+        from sr_lib.engine.train import train
+        monkeypatch.setenv("SR_RESULTS", str(tmp_path))
+        monkeypatch.setenv("SR_RUNS", str(tmp_path / "runs"))
+        model = train("liif", "edsr-baseline", profile="smoke", seed=0, progress=False)
+        ck = torch.load(Path(model.train_info["run_dir"]) / "final.pt", weights_only=True)
+        assert ck["train_seconds"] > 0
+        text = write_report("smoke", []).read_text()
+        runs = pd.read_csv(tmp_path / "smoke" / "training_runs.csv")
+        assert len(runs) == 1 and runs.loc[0, "method"] == "liif" and runs.loc[0, "steps"] == 4
+        assert runs.loc[0, "train_seconds"] == round(ck["train_seconds"], 1)
+        assert "1 finished training runs" in text

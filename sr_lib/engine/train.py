@@ -114,7 +114,7 @@ def _step_loss(model, net, batch: dict, device, dtype) -> torch.Tensor:
     return F.l1_loss(pred, _target(model, b["gt"], model.query_layout))
 
 
-def _checkpoint(model, opt, sched, ema, step, history, cfg, seed, key) -> dict:
+def _checkpoint(model, opt, sched, ema, step, history, cfg, seed, key, seconds=0.0) -> dict:
     return {
         "format": FORMAT,
         "model": {**getattr(model, "spec", {"name": type(model).__name__, "args": {}}),
@@ -123,6 +123,7 @@ def _checkpoint(model, opt, sched, ema, step, history, cfg, seed, key) -> dict:
         "ema": ema.state_dict() if ema is not None else None,
         "step": step, "rng": rng_state(), "config": cfg.to_dict(), "seed": seed, "key": key,
         "history": torch.tensor(history, dtype=torch.float64),
+        "train_seconds": seconds,         # wall seconds of training so far, over every session
     }
 
 
@@ -130,7 +131,8 @@ def fit(model: torch.nn.Module, cfg: TrainConfig, images: TrainImages, *, seed: 
         device=None, dist: ddp.DistInfo | None = None, progress: bool = True, key: str = "") -> dict:
     """Train ``model`` in place for ``cfg.iterations`` steps; resume from ``ckpt_path`` when it exists.
 
-    Returns ``{'loss': [per-step global mean L1], 'ema': EMA | None}``. Only rank 0 writes.
+    Returns ``{'loss': [per-step global mean L1], 'ema': EMA | None, 'seconds': wall seconds of
+    training summed over every session of this run}``. Only rank 0 writes.
     """
     dist = dist or ddp.current()
     device = device or next(model.parameters()).device
@@ -139,7 +141,7 @@ def fit(model: torch.nn.Module, cfg: TrainConfig, images: TrainImages, *, seed: 
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.milestones), gamma=cfg.gamma)
     ema = EMA(model, cfg.ema_decay) if cfg.ema_decay else None
-    start, history = 0, []
+    start, history, seconds = 0, [], 0.0
     if ckpt_path is not None and os.path.exists(ckpt_path):
         ck = load_checkpoint(ckpt_path, map_location=device)
         model.load_state_dict(ck["model"]["sd"])
@@ -149,6 +151,7 @@ def fit(model: torch.nn.Module, cfg: TrainConfig, images: TrainImages, *, seed: 
             ema.load_state_dict(ck["ema"])
         set_rng_state(ck["rng"])
         start, history = int(ck["step"]), ck["history"].tolist()
+        seconds = float(ck.get("train_seconds", 0.0))
     net = ddp.wrap(model, dist)
     spec = cfg.pair_spec(layout=model.query_layout)
     threads = torch.get_num_threads()
@@ -157,6 +160,7 @@ def fit(model: torch.nn.Module, cfg: TrainConfig, images: TrainImages, *, seed: 
     bar = tqdm(total=cfg.iterations, initial=start, desc=key or "train", ascii=True, dynamic_ncols=False,
                mininterval=cfg.log_every_s, maxinterval=max(cfg.log_every_s, 1.0),
                disable=not (progress and dist.is_main))
+    t0 = time.perf_counter()
     try:
         for step in range(start, cfg.iterations):
             batch = sample_batch(images, spec, cfg.batch_size, seed, step, dist.rank, dist.world)
@@ -173,11 +177,12 @@ def fit(model: torch.nn.Module, cfg: TrainConfig, images: TrainImages, *, seed: 
             done = step + 1
             if ckpt_path is not None and dist.is_main and (done % cfg.checkpoint_every == 0
                                                            or done == cfg.iterations):
-                save_checkpoint(_checkpoint(model, opt, sched, ema, done, history, cfg, seed, key), ckpt_path)
+                save_checkpoint(_checkpoint(model, opt, sched, ema, done, history, cfg, seed, key,
+                                            seconds + time.perf_counter() - t0), ckpt_path)
     finally:
         bar.close()
         torch.set_num_threads(threads)
-    return {"loss": history, "ema": ema}
+    return {"loss": history, "ema": ema, "seconds": seconds + time.perf_counter() - t0}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -228,7 +233,6 @@ def train(method: str, backbone: str | None = None, *, profile: str = "cpu", see
         if dist.is_main:
             write_spec(rdir / "spec.json", {**payload, "key": key, "data_source": images.source,
                                             "n_images": len(images)})
-        t0 = time.perf_counter()
         result = fit(model, cfg, images, seed=seed, ckpt_path=rdir / "ckpt.pt", device=dev, dist=dist,
                      progress=progress, key=key)
         if result["ema"] is not None:
@@ -236,7 +240,7 @@ def train(method: str, backbone: str | None = None, *, profile: str = "cpu", see
         ck = {"format": FORMAT, "model": {**model.spec, "sd": model.state_dict()}, "step": cfg.iterations,
               "config": cfg.to_dict(), "seed": seed, "key": key, "weights": "ema" if cfg.ema_decay else "raw",
               "history": torch.tensor(result["loss"], dtype=torch.float64),
-              "train_seconds_last_session": time.perf_counter() - t0}
+              "train_seconds": result["seconds"]}
         if dist.is_main:
             save_checkpoint(ck, final_path)
         ddp.barrier(dist)
