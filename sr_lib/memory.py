@@ -1,7 +1,7 @@
 """Peak memory of ``super_resolve``: estimate it, pick a query chunk that fits, refuse what cannot.
 
-    est = estimate(model, (h, w), (H, W), chunk=30000)     # bytes, phase by phase
-    chunk = plan_chunk(model, (h, w), (H, W), chunk=30000)   # largest chunk <= 30000 within the budget,
+    est = estimate(model, (h, w), (H, W), chunk=4096)      # bytes, phase by phase
+    chunk = plan_chunk(model, (h, w), (H, W), chunk=4096)    # largest chunk <= 4096 within the budget,
                                                              # or MemoryBudgetError with the estimate
 
 ``super_resolve`` runs in two phases (``sr_lib/models/base.py``):
@@ -38,6 +38,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from sr_lib.models.base import DEFAULT_CHUNK
 from sr_lib.models.grid import make_coord
 
 DEFAULT_BUDGET = 3 * 1024 ** 3          # bytes
@@ -249,7 +250,7 @@ class MemoryEstimate:
         return max(self.encode, self.decode)
 
 
-def estimate(model, lr_hw, out_hw, chunk: int = 30000, batch: int = 1) -> MemoryEstimate:
+def estimate(model, lr_hw, out_hw, chunk: int = DEFAULT_CHUNK, batch: int = 1) -> MemoryEstimate:
     """Estimated peak memory of ``model.super_resolve`` for an LR of ``lr_hw`` → ``out_hw``."""
     prof = profile(model)
     elem = next(model.parameters(), torch.empty(0)).element_size()
@@ -264,7 +265,7 @@ def _gb(x: float) -> str:
     return f"{x / 1024 ** 3:.2f} GB"
 
 
-def plan_chunk(model, lr_hw, out_hw, chunk: int = 30000, budget=None, batch: int = 1) -> int:
+def plan_chunk(model, lr_hw, out_hw, chunk: int = DEFAULT_CHUNK, budget=None, batch: int = 1) -> int:
     """The largest chunk ≤ ``chunk`` (≥ ``MIN_CHUNK`` unless the image is smaller) whose estimated
     peak fits ``budget`` (default ``default_budget()``); ``MemoryBudgetError`` with the estimate
     when none does."""

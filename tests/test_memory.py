@@ -105,9 +105,9 @@ class TestPlanChunk:
     def test_x30_on_a_2k_image_fits_3_gb_at_the_cpu_profile(self):
         cfg = config_for("cpu")
         model = sr_lib.make("liif", **model_options(cfg, "liif", "edsr-baseline")).eval()
-        est = estimate(model, (45, 68), (1350, 2040))
+        est = estimate(model, (45, 68), (1350, 2040), chunk=30000)     # even at the official eval_bsize
         assert est.peak < DEFAULT_BUDGET
-        assert plan_chunk(model, (45, 68), (1350, 2040)) == 30000
+        assert plan_chunk(model, (45, 68), (1350, 2040), 30000) == 30000
 
     def test_budget_from_the_environment_applies(self, monkeypatch):
         model = smoke_model("metasr")

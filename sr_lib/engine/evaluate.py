@@ -40,6 +40,7 @@ from sr_lib.data.io import to_tensor01
 from sr_lib.data.resize import imresize_matlab, pil_bicubic
 from sr_lib.data.resolver import BUNDLED_NOTE, resolve_data_root
 from sr_lib.metrics.protocols import check_scale, get_protocol
+from sr_lib.models.base import DEFAULT_CHUNK
 from sr_lib.paths import atomic_write_text
 
 RESULT_COLUMNS = ["method", "backbone", "profile", "seed", "dataset", "scale", "protocol",
@@ -93,7 +94,7 @@ class ModelUpscaler:
     """
 
     def __init__(self, model, cell_scale: float = 1.0, window: int = 0, tile: int = 0,
-                 tile_overlap: int = 0, chunk: int = 30000):
+                 tile_overlap: int = 0, chunk: int = DEFAULT_CHUNK):
         self.model, self.cell_scale, self.window = model, cell_scale, window
         self.tile, self.tile_overlap, self.chunk = tile, tile_overlap, chunk
 

@@ -37,6 +37,7 @@ import pandas as pd
 import torch
 
 from sr_lib.data.resize import imresize_matlab
+from sr_lib.models.base import DEFAULT_CHUNK
 
 Upscaler = Callable[[torch.Tensor, tuple], torch.Tensor]
 
@@ -51,7 +52,7 @@ def bicubic_upscaler(lr: torch.Tensor, size) -> torch.Tensor:
     return imresize_matlab(lr, size=tuple(size)).clamp(0, 1)
 
 
-def model_upscaler(model, chunk: int = 30000) -> Upscaler:
+def model_upscaler(model, chunk: int = DEFAULT_CHUNK) -> Upscaler:
     """``model.super_resolve`` as an upscaler: the LR goes to the model's device (and dtype),
     the result comes back to the LR's."""
     p = next(model.parameters())

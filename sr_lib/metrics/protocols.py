@@ -27,6 +27,7 @@ import numpy as np
 
 from sr_lib.data.resize import matlab_lr, mod_crop, pil_lr
 from sr_lib.metrics.psnr_ssim import psnr, quantize_255, ssim
+from sr_lib.models.base import DEFAULT_CHUNK
 
 MAX_SCALE = 1000.0
 
@@ -72,7 +73,7 @@ class Protocol:
     tile: int = 0                            # CiaoSR: LR tile size (0 = whole image)
     tile_overlap: int = 0
     tile_max_scale: float = 0.0              # tile only for s <= this
-    chunk: int = 30000                       # queries decoded at once (eval_bsize)
+    chunk: int = DEFAULT_CHUNK               # queries decoded at once; outputs do not depend on it (official eval_bsize 30000)
     notes: tuple = field(default=(), compare=False)
 
     # -- pairs --

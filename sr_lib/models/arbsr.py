@@ -39,7 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sr_lib.models.base import ImplicitSR, _mean
+from sr_lib.models.base import DEFAULT_CHUNK, ImplicitSR, _mean
 from sr_lib.models.grid import make_coord, sample_bilinear
 from sr_lib.registry import make_backbone, register
 
@@ -214,7 +214,7 @@ class ArbSR(ImplicitSR):
         return out + _mean(out)
 
     @torch.no_grad()
-    def super_resolve(self, lr: torch.Tensor, out_size, chunk: int = 30000,
+    def super_resolve(self, lr: torch.Tensor, out_size, chunk: int = DEFAULT_CHUNK,
                       cell_scale: float = 1.0) -> torch.Tensor:
         """As ``ImplicitSR.super_resolve``, with the per-axis scale (H/h, W/w) given to the
         encoder (asymmetric SR). The grid decoder runs on the whole image (``chunk`` unused);

@@ -7,6 +7,7 @@ import pytest
 
 from sr_lib.data.io import load_image
 from sr_lib.metrics.protocols import PROTOCOLS, check_scale, get_protocol
+from sr_lib.models.base import DEFAULT_CHUNK
 
 
 class TestRegistry:
@@ -87,7 +88,7 @@ class TestScore:
 
     def test_inference_options(self):
         assert get_protocol("lte").inference_options(8, "swinir") == \
-            {"cell_scale": 2.0, "window": 8, "tile": 0, "tile_overlap": 0, "chunk": 30000}
+            {"cell_scale": 2.0, "window": 8, "tile": 0, "tile_overlap": 0, "chunk": DEFAULT_CHUNK}
         assert get_protocol("lte").inference_options(3, "edsr-baseline")["window"] == 0
         assert get_protocol("ciaosr").inference_options(4)["tile"] == 192
         assert get_protocol("ciaosr").inference_options(6)["tile"] == 0
