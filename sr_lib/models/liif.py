@@ -69,8 +69,11 @@ def nearest_index(index_map: torch.Tensor, coord: torch.Tensor) -> torch.Tensor:
 
 
 def gather_rows(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """``table [B,M,D]`` rows at ``idx [B,N]`` → ``[B,N,D]``."""
-    return torch.gather(table, 1, idx.unsqueeze(-1).expand(-1, -1, table.shape[-1]))
+    """``table [B,M,D]`` rows at ``idx [B,N]`` → ``[B,N,D]`` (whole-row copies: ``index_select``)."""
+    b, m, d = table.shape
+    if b > 1:
+        idx = idx + torch.arange(b, device=idx.device).view(b, 1) * m
+    return table.reshape(b * m, d).index_select(0, idx.reshape(-1)).view(b, idx.shape[1], d)
 
 
 def ensemble_coords(coord: torch.Tensor, size, local_ensemble: bool) -> torch.Tensor:
@@ -143,16 +146,17 @@ class LIIF(ImplicitSR):
         centres, index_map = lr_grid(feat.shape[-2:], feat)
         z = LatentGrid(feat, latent.flatten(2).transpose(1, 2).contiguous(), centres, index_map)
         if type(self.imnet) is MLP:
-            z.latent_proj = z.latent @ split_first_layer(self.imnet, self.latent_dim)[0].t()   # [B,hw,hidden0]
+            w_lat, _, bias = split_first_layer(self.imnet, self.latent_dim)
+            z.latent_proj = F.linear(z.latent, w_lat, bias)          # [B,hw,hidden0] W_z z + b
         return z
 
     def query(self, z: LatentGrid, coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """``coord, cell [B,Q,2]`` → ``[B,Q,out_dim]``.
 
-        With a plain ``MLP`` the latent part of its first Linear was applied once per LR pixel in
-        ``encode`` (``latent_proj``); each (corner, query) row then adds only the coordinate
-        columns: W·[z, c] + b = (W_z z) + W_c c + b — the same numbers up to float round-off, with
-        the widest matrix product done h·w times instead of 4·Q times.
+        With a plain ``MLP`` the latent part of its first Linear (and its bias) was applied once per
+        LR pixel in ``encode`` (``latent_proj``); each (corner, query) row then adds only the
+        coordinate columns: W·[z, c] + b = (W_z z + b) + W_c c — the same numbers up to float
+        round-off, with the widest matrix product done h·w times instead of 4·Q times.
         """
         b, q = coord.shape[:2]
         h, w = z.size
@@ -164,8 +168,9 @@ class LIIF(ImplicitSR):
         rel_cell = (cell * scale_hw).unsqueeze(1).expand(b, s, q, 2)
         pos = self.coord_features(rel.reshape(b, s * q, 2), rel_cell.reshape(b, s * q, 2))  # [B,SQ,P]
         if z.latent_proj is not None:
-            _, w_pos, bias = split_first_layer(self.imnet, self.latent_dim)
-            pre = gather_rows(z.latent_proj, idx) + F.linear(pos, w_pos, bias)           # [B,SQ,hidden0]
+            w_pos = split_first_layer(self.imnet, self.latent_dim)[1]
+            pre = gather_rows(z.latent_proj, idx)                                        # [B,SQ,hidden0]
+            pre.view(-1, pre.shape[-1]).addmm_(pos.reshape(-1, pos.shape[-1]), w_pos.t())  # += W_c c
             preds = finish_mlp(self.imnet, pre).view(b, s, q, -1)                        # [B,S,Q,O]
         else:
             inp = torch.cat([gather_rows(z.latent, idx), pos], -1)                       # [B,SQ,D+P]
