@@ -136,16 +136,31 @@ def _html(profile, md_lines, tables, figures) -> str:
     parts = [f"<html><head><meta charset='utf-8'><title>sr_lib report {profile}</title>",
              "<style>body{font-family:sans-serif;max-width:1200px;margin:auto} table{border-collapse:collapse;"
              "font-size:12px} td,th{border:1px solid #ccc;padding:2px 6px} img{max-width:100%}</style></head><body>"]
-    for line in md_lines:
+    rows: list[str] = []                    # the markdown table being collected
+    for line in "\n".join(md_lines).split("\n") + [""]:
+        if line.startswith("|"):
+            rows.append(line)
+            continue
+        if rows:
+            parts.append(_html_table(rows))
+            rows = []
         if line.startswith("!["):
             src = line[line.index("(") + 1:-1]
             parts.append(f"<p><img src='{html.escape(src)}'></p>")
         elif line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
             parts.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
-        elif line.startswith("|"):
-            parts.append(f"<pre>{html.escape(line)}</pre>")
         elif line:
             parts.append(f"<p>{html.escape(line)}</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _html_table(lines: list[str]) -> str:
+    """A pipe table (header, ``|---|`` rule, rows; as ``DataFrame.to_markdown`` writes it) → ``<table>``."""
+    def cells(line):
+        return [html.escape(c.strip()) for c in line.strip().strip("|").split("|")]
+    head, body = cells(lines[0]), [cells(x) for x in lines[2:]]
+    out = ["<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr></thead><tbody>"]
+    out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in body]
+    return "\n".join(out + ["</tbody></table>"])

@@ -28,7 +28,8 @@ class TestWriteReport:
         cov = text.split("## Coverage of the printed tables")[1].split("##")[0]
         row = next(line for line in cov.splitlines() if "poster_table" in line)
         assert row.split("|")[4].strip() == "1"          # the claims file is not counted as a table cell
-        assert "33.66" in (res / "REPORT.html").read_text()
+        page = (res / "REPORT.html").read_text()
+        assert "<td>33.66</td>" in page and "<th>printed</th>" in page and "<pre>" not in page
 
     def test_report_sums_the_training_time_each_run_recorded(self, tmp_path, monkeypatch):
         from sr_lib.engine.train import train
