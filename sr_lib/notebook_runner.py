@@ -32,6 +32,8 @@ def to_notebook(src: Path):
     nb = jupytext.read(src)
     nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
     nb.metadata.get("jupytext", {}).pop("notebook_metadata_filter", None)
+    for i, cell in enumerate(nb.cells):     # stable ids: re-syncing an unchanged notebook changes nothing
+        cell["id"] = f"c{i:03d}-{hashlib.sha1(cell.source.encode()).hexdigest()[:8]}"
     return nb
 
 
