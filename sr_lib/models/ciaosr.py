@@ -83,8 +83,8 @@ class CiaoSRFeatures:
     feat: torch.Tensor       # [B,C,h,w] encoder output
     query: torch.Tensor      # [B,h*w,9C] query vectors = unfold(F) (keys are the first 9C value channels)
     value: torch.Tensor      # [B,h*w,D] value vectors [unfold(F), NL(F)], D = 9C (+ C·|s'|)
-    key_proj: torch.Tensor   # [B,h*w,hidden0] feature part of the first layer of φ_k (φ_w for "mlp")
-    value_proj: torch.Tensor # [B,h*w,hidden0] feature part of the first layer of φ_v
+    key_proj: torch.Tensor   # [B,h*w,hidden0] feature part (+ bias) of the first layer of φ_k (φ_w for "mlp")
+    value_proj: torch.Tensor # [B,h*w,hidden0] feature part (+ bias) of the first layer of φ_v
     centres: torch.Tensor    # [h*w,2] LR pixel centres (y,x)
     index_map: torch.Tensor  # [1,1,h,w] flat pixel index (nearest lookup with grid_sample's tie rule)
     inp: torch.Tensor        # [B,3,h,w] normalised LR (bilinear skip)
@@ -141,10 +141,11 @@ class CiaoSR(ImplicitSR):
         value = value.flatten(2).transpose(1, 2).contiguous()             # [B,hw,D]
         d_unf = unfold.shape[1]
         query = value[..., :d_unf]                                        # [B,hw,9C]
-        w_key = _split_first_layer(self._key_net, d_unf)[0]
-        w_val = _split_first_layer(self.imnet_v, value.shape[-1])[0]
+        w_key, _, b_key = _split_first_layer(self._key_net, d_unf)
+        w_val, _, b_val = _split_first_layer(self.imnet_v, value.shape[-1])
         centres, index_map = lr_grid(feat.shape[-2:], feat)
-        f = CiaoSRFeatures(feat, query, value, query @ w_key.t(), value @ w_val.t(), centres, index_map, x)
+        f = CiaoSRFeatures(feat, query, value, F.linear(query, w_key, b_key), F.linear(value, w_val, b_val),
+                           centres, index_map, x)
         if not self.training and self.config.ensemble == "attention":
             f.pair_proj, f.pair_bias = self._pair_tables(unfold)
         return f
@@ -213,11 +214,13 @@ class CiaoSR(ImplicitSR):
         rel_cell = (cell * hw)[:, None].expand(b, 4, q, 2)                # [B,4,Q,2]
         pos = torch.cat([rel, rel_cell], -1)                              # [B,4,Q,4]
 
-        _, wv_pos, bv = _split_first_layer(self.imnet_v, value.shape[-1])
-        pre_v = gather_rows(f.value_proj, idx).view(b, 4, q, -1) + F.linear(pos, wv_pos, bv)
-        pred_v = value * _finish_mlp(self.imnet_v, pre_v)                 # [B,4,Q,D]
-        _, wk_pos, bk = _split_first_layer(self._key_net, d_unf)
-        pre_k = gather_rows(f.key_proj, idx).view(b, 4, q, -1) + F.linear(pos, wk_pos, bk)
+        pos = pos.reshape(-1, 4)
+        pre_v = gather_rows(f.value_proj, idx)                            # [B,4Q,hidden0] W_f feature + b
+        pre_v.view(-1, pre_v.shape[-1]).addmm_(pos, _split_first_layer(self.imnet_v, value.shape[-1])[1].t())
+        pred_v = value * _finish_mlp(self.imnet_v, pre_v.view(b, 4, q, -1))   # [B,4,Q,D]
+        pre_k = gather_rows(f.key_proj, idx)                              # [B,4Q,hidden0]
+        pre_k.view(-1, pre_k.shape[-1]).addmm_(pos, _split_first_layer(self._key_net, d_unf)[1].t())
+        pre_k = pre_k.view(b, 4, q, -1)
         if self.config.ensemble == "attention" and f.pair_proj is not None:
             hid = _finish_mlp(self.imnet_k, pre_k, last=False)                      # [B,4,Q,hidden] last hidden of φ_k
             pair = self._pair_index(q_idx, idx.view(b, 4, q), w)          # [B,4Q]
