@@ -58,12 +58,12 @@
 # %% tags=["parameters"]
 profile: str = "cpu"          # smoke | cpu | paper (sizes, iterations, seeds, evaluation budget)
 seed: int = 0                 # first training seed; the profile's seeds count up from it
-n_seeds: int = 0              # 0 = as many seeds as the profile defines (cpu: 3)
-data_root: str = ""           # '' = resolver default (SR_DATA, <repo>/data, bundled images)
+n_seeds: int = 0              # 0: as many seeds as the profile defines (cpu: 3)
+data_root: str = ""           # '': resolver default (SR_DATA, <repo>/data, bundled images)
 device: str = "auto"          # auto | cpu | cuda | cuda:N
 tables: list = ["poster", "supp1", "supp2", "supp3"]   # which printed tables to regenerate
-table1_models: list = []      # Table 1 models to train, e.g. ["I", "IV"]; [] = all five (smoke: I and IV)
-table1_seeds: int = 1         # seeds per Table 1 model (0 = as the other tables): five EQNets x 3 seeds
+table1_models: list = []      # Table 1 models to train, e.g. ["I", "IV"]; []: all five (smoke: I and IV)
+table1_seeds: int = 1         # seeds per Table 1 model (0: as many as the other tables): five EQNets x 3 seeds
                               # would take ~3 h of the cpu profile's 4 h training budget
 
 # %%

@@ -52,15 +52,15 @@
 # %% tags=["parameters"]
 profile: str = "cpu"          # smoke | cpu | paper (which trained models; sizes of the analyses)
 seed: int = 0                 # training seed of the analysed models (and of the crop positions)
-data_root: str = ""           # '' = resolver default (SR_DATA, <repo>/data, bundled images)
+data_root: str = ""           # '': resolver default (SR_DATA, <repo>/data, bundled images)
 device: str = "auto"          # auto | cpu | cuda | cuda:N
-kriging_scales: list = []     # scales of the kriging maps; [] = profile default (cpu: 1.5, 2, 3, 4, 6)
+kriging_scales: list = []     # scales of the kriging maps; []: profile default (cpu: 1.5, 2, 3, 4, 6)
 kriging_pos: list = [0.5, 0.5]   # relative (row, col) of the HR query pixel in [0, 1)
 cka_scales: list = [2.0, 4.0]    # the two SR scales compared by CKA (supplement: different scales)
-cka_images: int = 0           # Urban100 crops for CKA, a multiple of 4; 0 = profile default (cpu: 16)
-eq_scales: list = []          # r values of the EQ_S curves; [] = profile default (cpu: 1.5, 2, 3, 4, 5, 6, 8)
+cka_images: int = 0           # Urban100 crops for CKA, a multiple of 4; 0: profile default (cpu: 16)
+eq_scales: list = []          # r values of the EQ_S curves; []: profile default (cpu: 1.5, 2, 3, 4, 5, 6, 8)
 eq_thetas: list = [2.0]       # bicubic degradation factors θ of EQ_S
-eq_images: int = 0            # B100 crops for EQ_S; 0 = profile default (cpu: 4)
+eq_images: int = 0            # B100 crops for EQ_S; 0: profile default (cpu: 4)
 interactive: bool = False     # True: ipywidgets explorer of the kriging weights (needs a live kernel)
 
 # %%

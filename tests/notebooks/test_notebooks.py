@@ -44,6 +44,16 @@ class TestCommittedNotebooks:
         for name in ("profile: str", "seed: int", "data_root: str", "device: str"):
             assert name in body, f"{src.name}: parameters cell lacks `{name} = ...`"
 
+    @pytest.mark.parametrize("src", SOURCES, ids=_ids(SOURCES))
+    def test_papermill_reads_every_parameter(self, src):
+        """papermill skips a line with two '=' (e.g. one in its comment): it would then warn that the
+        parameter is unknown and leave it out of ``papermill --help-notebook``."""
+        from papermill.translators import PythonTranslator
+        body = next(c for c in to_notebook(src).cells if "parameters" in c.metadata.get("tags", [])).source
+        assigned = [line.split(":")[0].split("=")[0].strip() for line in body.splitlines()
+                    if line and not line[0].isspace() and not line.startswith("#") and "=" in line]
+        assert [p.name for p in PythonTranslator.inspect({"source": body})] == assigned
+
 
 def _check_results(folder):
     csvs = sorted(folder.rglob("*.csv"))
