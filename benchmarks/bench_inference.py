@@ -235,6 +235,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="small inputs (64² LR, ×4), a few minutes")
     ap.add_argument("--only", nargs="*", default=["matmul", "table7", "urban", "x30", "literal", "tricks"])
     ap.add_argument("--slow", action="store_true", help="also CiaoSR x2 on Urban100 (9 tiles of 192², minutes)")
+    ap.add_argument("--methods", nargs="*", default=None, help="table7: only these methods (default: all)")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--json", default=None, help="also write all rows to this JSON file")
@@ -252,8 +253,10 @@ def main(argv=None) -> int:
         print(f"== matmul: 2048² float32 torch.mm at {report['matmul_gflops']:.1f} GFLOP/s "
               f"({args.threads} threads)")
     if "table7" in args.only:
-        rows = [in_subprocess([m, "cpu", [side, side], 4, False, True], args.threads) for m in sr_lib.list_models()]
-        rows += [in_subprocess([m, "full", [side, side], 4, False, True], args.threads) for m in ("liif", "ciaosr")]
+        methods = args.methods or sr_lib.list_models()
+        rows = [in_subprocess([m, "cpu", [side, side], 4, False, True], args.threads) for m in methods]
+        rows += [in_subprocess([m, "full", [side, side], 4, False, True], args.threads)
+                 for m in ("liif", "ciaosr") if m in methods]
         peak = report.get("matmul_gflops")
         for r in rows:
             if peak and "backbone_gflops" in r:
