@@ -9,7 +9,8 @@ Sections (``--only`` picks some):
   table7   every registered method at ×4 on a 192×192 LR (CiaoSR Table 7's setting; ``--quick``: 64×64)
            at the ``cpu`` profile's sizes, each in its own process: encode / decode seconds, the
            decoder's share, the backbone's GFLOP/s (FLOPs counted by ``FlopCounterMode``) against
-           the matmul rate, peak RSS; plus LIIF at the paper's full size (EDSR-baseline 16×64, MLP 4×256);
+           the matmul rate, the FLOPs of the whole ``super_resolve``, peak RSS; plus LIIF and CiaoSR at the
+           paper's full size (EDSR-baseline 16×64, MLPs 4×256) and their time and FLOP ratios;
   urban    LIIF, LTE, CiaoSR (its tiled protocol) and EQSR at ×2 and ×12 on the first full-resolution
            Urban100 image (``SR_DATA`` / data root), each in its own process;
   x30      ×30 on a 2040×1350 output (68×45 LR): LIIF at the cpu sizes must fit 3 GB; EQSR's
