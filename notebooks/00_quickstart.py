@@ -159,7 +159,7 @@ print(zoo.to_string(index=False))
 
 # %%
 summary = {"profile": profile, "seed": seed, "dataset": images.name, "image": name,
-           "data_source": str(root), "bundled_images": root.bundled, "scale": scale,
+           "data_source": root.source, "bundled_images": root.bundled, "scale": scale,
            "lr_hw": list(lr.shape[:2]), "hr_hw": [H, W], "box": list(res["box"]),
            "psnr_crop": res["psnr"], "psnr_image": res["psnr_image"],
            "liif_run": {"key": model.train_info["key"], "iterations": len(model.train_info["loss"])},
