@@ -127,12 +127,12 @@ def write_report(profile: str, run_summary: list[dict] | None = None) -> Path:
         md += ["## Figures", ""] + [f"![{f.stem}](figures/{f.name})" for f in figures] + [""]
     out = res / "REPORT.md"
     atomic_write_text(out, "\n".join(md))
-    atomic_write_text(res / "REPORT.html", _html(profile, md, tables, figures))
+    atomic_write_text(res / "REPORT.html", _html(profile, md))
     atomic_write_text(res / "run_summary.json", json.dumps(run_summary or [], indent=1) + "\n")
     return out
 
 
-def _html(profile, md_lines, tables, figures) -> str:
+def _html(profile, md_lines) -> str:
     parts = [f"<html><head><meta charset='utf-8'><title>sr_lib report {profile}</title>",
              "<style>body{font-family:sans-serif;max-width:1200px;margin:auto} table{border-collapse:collapse;"
              "font-size:12px} td,th{border:1px solid #ccc;padding:2px 6px} img{max-width:100%}</style></head><body>"]

@@ -54,7 +54,7 @@ from sr_lib.compat import official
 from sr_lib.models.base import ImplicitSR
 from sr_lib.models.cross_scale_attention import CrossScaleAttention
 from sr_lib.models.grid import sample_bilinear, unfold3x3
-from sr_lib.models.liif import CORNERS, EPS_SHIFT, gather_rows, lr_grid, nearest_index
+from sr_lib.models.liif import CORNERS, EPS_SHIFT, first_layer_rows, gather_rows, lr_grid, nearest_index
 from sr_lib.models.mlp import MLP
 from sr_lib.models.mlp import finish_mlp as _finish_mlp
 from sr_lib.models.mlp import split_first_layer as _split_first_layer
@@ -214,13 +214,11 @@ class CiaoSR(ImplicitSR):
         rel_cell = (cell * hw)[:, None].expand(b, 4, q, 2)                # [B,4,Q,2]
         pos = torch.cat([rel, rel_cell], -1)                              # [B,4,Q,4]
 
-        pos = pos.reshape(-1, 4)
-        pre_v = gather_rows(f.value_proj, idx)                            # [B,4Q,hidden0] W_f feature + b
-        pre_v.view(-1, pre_v.shape[-1]).addmm_(pos, _split_first_layer(self.imnet_v, value.shape[-1])[1].t())
-        pred_v = value * _finish_mlp(self.imnet_v, pre_v.view(b, 4, q, -1))   # [B,4,Q,D]
-        pre_k = gather_rows(f.key_proj, idx)                              # [B,4Q,hidden0]
-        pre_k.view(-1, pre_k.shape[-1]).addmm_(pos, _split_first_layer(self._key_net, d_unf)[1].t())
-        pre_k = pre_k.view(b, 4, q, -1)
+        w_v = _split_first_layer(self.imnet_v, value.shape[-1])[1]
+        pre_v = first_layer_rows(f.value_proj, idx, pos, w_v).view(b, 4, q, -1)   # [B,4,Q,hidden0]
+        pred_v = value * _finish_mlp(self.imnet_v, pre_v)                 # [B,4,Q,D]
+        w_k = _split_first_layer(self._key_net, d_unf)[1]
+        pre_k = first_layer_rows(f.key_proj, idx, pos, w_k).view(b, 4, q, -1)     # [B,4,Q,hidden0]
         if self.config.ensemble == "attention" and f.pair_proj is not None:
             hid = _finish_mlp(self.imnet_k, pre_k, last=False)                      # [B,4,Q,hidden] last hidden of φ_k
             pair = self._pair_index(q_idx, idx.view(b, 4, q), w)          # [B,4Q]

@@ -76,6 +76,17 @@ def gather_rows(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return table.reshape(b * m, d).index_select(0, idx.reshape(-1)).view(b, idx.shape[1], d)
 
 
+def first_layer_rows(proj: torch.Tensor, idx: torch.Tensor, coords: torch.Tensor,
+                     w_coord: torch.Tensor) -> torch.Tensor:
+    """First Linear of an MLP whose input is [feature, coords], with the feature part tabulated
+    once per LR pixel: ``proj [B,M,H]`` (W_f f + b) at ``idx [B,N]`` plus W_c·coords
+    (``coords`` B·N rows of P values, ``w_coord [H,P]``) → ``[B,N,H]``, added in place on the
+    fresh gathered copy."""
+    pre = gather_rows(proj, idx)
+    pre.view(-1, pre.shape[-1]).addmm_(coords.reshape(-1, coords.shape[-1]), w_coord.t())
+    return pre
+
+
 def ensemble_coords(coord: torch.Tensor, size, local_ensemble: bool) -> torch.Tensor:
     """Query coordinates moved half an LR pixel towards each corner: ``[B,S,Q,2]``.
 
@@ -169,8 +180,7 @@ class LIIF(ImplicitSR):
         pos = self.coord_features(rel.reshape(b, s * q, 2), rel_cell.reshape(b, s * q, 2))  # [B,SQ,P]
         if z.latent_proj is not None:
             w_pos = split_first_layer(self.imnet, self.latent_dim)[1]
-            pre = gather_rows(z.latent_proj, idx)                                        # [B,SQ,hidden0]
-            pre.view(-1, pre.shape[-1]).addmm_(pos.reshape(-1, pos.shape[-1]), w_pos.t())  # += W_c c
+            pre = first_layer_rows(z.latent_proj, idx, pos, w_pos)                        # [B,SQ,hidden0]
             preds = finish_mlp(self.imnet, pre).view(b, s, q, -1)                        # [B,S,Q,O]
         else:
             inp = torch.cat([gather_rows(z.latent, idx), pos], -1)                       # [B,SQ,D+P]
