@@ -14,7 +14,7 @@ Sections (``--only`` picks some):
   urban    LIIF, LTE, CiaoSR (its tiled protocol) and EQSR at ×2 and ×12 on the first full-resolution
            Urban100 image (``SR_DATA`` / data root), each in its own process;
   x30      ×30 on a 2040×1350 output (68×45 LR): LIIF at the cpu sizes must fit 3 GB; EQSR's
-           whole-image decoder is refused up front (``sr_lib.memory``);
+           whole-image decoder is refused up front (``sr_lib.engine.memory``);
   literal  our LIIF / CiaoSR decoders against the literal official transcriptions
            (``official_literal.py``) on the same weights: outputs asserted equal, throughput ratio;
   tricks   ``torch.inference_mode`` vs ``no_grad``, channels_last backbone, ``torch.compile`` MLP.
@@ -71,7 +71,7 @@ def measure_one(method: str, size: str, lr_hw, scale: float, tile: bool = False,
     """Runs in a fresh process: encode and decode times, backbone FLOPs (and with ``count_all`` the
     FLOPs of the whole ``super_resolve``: matrix products and convolutions), peak RSS."""
     from sr_lib.engine.evaluate import ModelUpscaler
-    from sr_lib.memory import MemoryBudgetError, estimate
+    from sr_lib.engine.memory import MemoryBudgetError, estimate
     model = build(method, size)
     lr = torch.rand(1, 3, *lr_hw, generator=torch.Generator().manual_seed(0))
     out = (round(lr_hw[0] * scale), round(lr_hw[1] * scale))
@@ -125,7 +125,7 @@ def literal_comparison(method: str, size: str, side: int, scale: int, chunk: int
     model = build(method, size)
     lr = torch.rand(1, 3, side, side, generator=torch.Generator().manual_seed(1))
     H = W = side * scale
-    from sr_lib.models.grid import make_coord
+    from sr_lib.geometry import make_coord
     coord = make_coord((H, W)).unsqueeze(0)
     cell = torch.tensor([2.0 / H, 2.0 / W]).expand(1, H * W, 2)
     with torch.inference_mode():

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from sr_lib.models.grid import make_coord
+from sr_lib.geometry import make_coord
 
 
 def _nearest(feat: torch.Tensor, coord: torch.Tensor) -> torch.Tensor:

@@ -62,13 +62,13 @@ from sr_lib.data.datasets import load_dataset
 from sr_lib.data.io import to_tensor01
 from sr_lib.data.resize import matlab_lr
 from sr_lib.data.resolver import resolve_data_root
-from sr_lib.device import get_device
+from sr_lib.engine.device import get_device
 from sr_lib.engine.evaluate import bicubic_matlab
 from sr_lib.engine.train import train
 from sr_lib.models.base import count_parameters
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
-from sr_lib.plots import save_figure
-from sr_lib.widgets import center_crop, compare_crops, crop_table, default_box, figure_crops, matched_hr_size
+from sr_lib.viz import save_figure
+from sr_lib.viz.widgets import center_crop, compare_crops, crop_table, default_box, figure_crops, matched_hr_size
 
 dev = get_device(device)
 out_dir, fig_dir = results_dir(profile), figures_dir(profile)
@@ -122,7 +122,7 @@ for s in (1.5, 2.0, 4.0, 7.3):
 # %% [markdown]
 # ## 3. Side by side, with PSNR
 #
-# `compare_crops` (`sr_lib/widgets.py`) runs each upscaler on the whole LR image,
+# `compare_crops` (`sr_lib/viz/widgets.py`) runs each upscaler on the whole LR image,
 # quantises to 8 bits as the evaluation protocols do, and cuts the same HR box out
 # of every result. PSNR is on the Y channel: of the crop, and of the whole image
 # with a border of ⌈s⌉ pixels shaved (LIIF's benchmark rule).

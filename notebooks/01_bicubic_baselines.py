@@ -34,7 +34,7 @@
 # ($h_{LR} = \lfloor H/s + 10^{-9}\rfloor$, HR cropped to $\mathrm{round}(h_{LR}s)$), output rounding
 # and $b$ (EQSR: 4 at ×2–×4, 6 at ×6, 10 at ×8) — `sr_lib.metrics.protocols`. We compute
 # every cell with that **stated** protocol (up = MATLAB bicubic), and where it misses, we
-# **search** a grid of alternatives (`sr_lib.bicubic_search`: LR by MATLAB/PIL/torch,
+# **search** a grid of alternatives (`sr_lib.repro.papers.bicubic`: LR by MATLAB/PIL/torch,
 # up by MATLAB/PIL/torch bicubic, bilinear or nearest, three size rules, SRCNN-style
 # Y-only processing, borders 0–10 and ⌊s⌋/⌈s⌉, uint8 or float output, grey files as
 # RGB→Y or raw) and show per-image evidence.
@@ -55,13 +55,13 @@ import time
 import numpy as np
 import pandas as pd
 
-from sr_lib import bicubic_search as bs
+from sr_lib.repro.papers import bicubic as bs
 from sr_lib.data.datasets import available_datasets, load_dataset
 from sr_lib.data.resolver import resolve_data_root
-from sr_lib.paper_tables import bicubic_cells, load_tables
+from sr_lib.repro.tables import bicubic_cells, load_tables
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir, runs_dir
-from sr_lib.plots.bicubic import delta_heatmap, per_image_bars
-from sr_lib.plots import save_figure
+from sr_lib.viz.bicubic import delta_heatmap, per_image_bars
+from sr_lib.viz import save_figure
 
 pd.set_option("display.width", 200)
 pd.set_option("display.max_colwidth", 90)

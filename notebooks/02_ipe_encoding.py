@@ -32,7 +32,7 @@
 #
 # Each axis of a 2-D pixel gets its own factor. In IPE-LIIF, $x$ is LIIF's relative
 # coordinate (one LR pixel = 2 units) and $r$ is half the HR pixel in those units,
-# $r = 1/s$ at scale $s$. All conventions are written down in `sr_lib/models/ipe.py`;
+# $r = 1/s$ at scale $s$. All conventions are written down in `sr_lib/models/layers/ipe.py`;
 # there is no official code, so that module is the reference.
 #
 # Nothing here is trained: every number below is computed from the closed form.
@@ -55,12 +55,12 @@ import math
 import pandas as pd
 import torch
 
-from sr_lib.device import get_device
-from sr_lib.models.ipe import integrated_positional_encoding, liif_radius, positional_encoding
-from sr_lib.paper_tables import load_tables
+from sr_lib.engine.device import get_device
+from sr_lib.models.layers.ipe import integrated_positional_encoding, liif_radius, positional_encoding
+from sr_lib.repro.tables import load_tables
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
-from sr_lib.plots import save_figure
-from sr_lib.plots.ipe import envelope_frame, plot_envelope_map, plot_ipe_vs_pe, plot_sinc_envelopes
+from sr_lib.viz import save_figure
+from sr_lib.viz.ipe import envelope_frame, plot_envelope_map, plot_ipe_vs_pe, plot_sinc_envelopes
 
 dev = get_device(device)
 torch.manual_seed(seed)

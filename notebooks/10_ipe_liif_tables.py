@@ -72,12 +72,12 @@ import pandas as pd
 from IPython.display import Image
 
 from sr_lib.config import config_for
-from sr_lib.experiments import (EVAL_BUDGETS, Claim, Row, TableSpec, check_claims, checkpoint_rows, claim_summary, read_raw,
+from sr_lib.repro.experiments import (EVAL_BUDGETS, Claim, Row, TableSpec, check_claims, checkpoint_rows, claim_summary, read_raw,
                                 run_table, side_by_side_table, write_csv)
-from sr_lib.paper_tables import load_tables
+from sr_lib.repro.tables import load_tables
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
-from sr_lib.plots import save_figure
-from sr_lib.plots.tables import claim_margin_figures, plot_psnr_vs_scale
+from sr_lib.viz import save_figure
+from sr_lib.viz.tables import claim_margin_figures, plot_psnr_vs_scale
 
 pd.set_option("display.width", 200)
 pd.set_option("display.max_columns", 20)

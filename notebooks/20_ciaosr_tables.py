@@ -79,21 +79,21 @@ import time
 import numpy as np
 import pandas as pd
 
-from sr_lib.ciaosr_tables import (TABLE_COLUMNS, add_lpips, lpips_status, model_sizes, plot_degradation, plot_ratios,
+from sr_lib.repro.papers.ciaosr import (TABLE_COLUMNS, add_lpips, lpips_status, model_sizes, plot_degradation, plot_ratios,
                                   run_synthesis, size_time_lines, time_inference, unavailable_lines)
 from sr_lib.config import config_for, model_options
 from sr_lib.data import realworld
 from sr_lib.data.datasets import load_dataset
 from sr_lib.data.resolver import resolve_data_root
-from sr_lib.device import get_device
+from sr_lib.engine.device import get_device
 from sr_lib.engine.train import train
-from sr_lib.experiments import (BACKBONE_LABELS, EVAL_BUDGETS, METHOD_LABELS, Claim, Row, TableSpec, _image_set, check_claims, claim_summary, plan_test_sets,
+from sr_lib.repro.experiments import (BACKBONE_LABELS, EVAL_BUDGETS, METHOD_LABELS, Claim, Row, TableSpec, _image_set, check_claims, claim_summary, plan_test_sets,
                                 read_raw, run_table, side_by_side_table, write_csv)
 from sr_lib.metrics import no_reference
-from sr_lib.paper_tables import load_tables
+from sr_lib.repro.tables import load_tables
 from sr_lib.paths import figures_dir, results_dir
-from sr_lib.plots import save_figure
-from sr_lib.plots.tables import claim_margin_figures, plot_psnr_vs_scale
+from sr_lib.viz import save_figure
+from sr_lib.viz.tables import claim_margin_figures, plot_psnr_vs_scale
 
 pd.set_option("display.width", 200)
 pd.set_option("display.max_columns", 20)

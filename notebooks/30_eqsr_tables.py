@@ -74,14 +74,14 @@ import numpy as np
 import pandas as pd
 
 from sr_lib.config import config_for
-from sr_lib.eqsr_analysis import (check_claims_any_backbone, comparison_rows, table1_parameter_counts,
+from sr_lib.repro.papers.eqsr import (check_claims_any_backbone, comparison_rows, table1_parameter_counts,
                                   table1_rows)
-from sr_lib.experiments import (EVAL_BUDGETS, SIDE_COLUMNS, Claim, TableSpec, claim_summary, printed_cells, read_raw, run_table,
+from sr_lib.repro.experiments import (EVAL_BUDGETS, SIDE_COLUMNS, Claim, TableSpec, claim_summary, printed_cells, read_raw, run_table,
                                 side_by_side_table, write_csv)
-from sr_lib.paper_tables import load_tables
+from sr_lib.repro.tables import load_tables
 from sr_lib.paths import figures_dir, results_dir
-from sr_lib.plots import save_figure
-from sr_lib.plots.tables import claim_margin_figures, plot_psnr_vs_scale
+from sr_lib.viz import save_figure
+from sr_lib.viz.tables import claim_margin_figures, plot_psnr_vs_scale
 
 pd.set_option("display.width", 200)
 pd.set_option("display.max_columns", 20)

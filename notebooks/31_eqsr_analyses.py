@@ -27,7 +27,7 @@
 #    from the features and a *scale-dependent* RBF of the distance $d_i$ between the
 #    query and the LR centre each 3×3 HR neighbour belongs to,
 #    $K_{scale} = \exp(-d_i^2 / 2\ell^2)$ with a learnt length $\ell$
-#    (`sr_lib/models/kriging.py`). We draw both kernels and their product for one HR
+#    (`sr_lib/models/layers/kriging.py`). We draw both kernels and their product for one HR
 #    pixel at several scales.
 # 2. **CKA between scales** (supplement Sec. 3, Eq. 1–5). Linear CKA compares two
 #    feature sets $X, Y$ of the same $m$ examples through their Gram matrices
@@ -71,16 +71,16 @@ import numpy as np
 import torch
 
 from sr_lib.config import config_for
-from sr_lib.device import get_device
-from sr_lib.eqsr_analysis import (analysis_rows, cka_matrices, cka_summary, eq_s_curves, image_crops, kriging_frame,
+from sr_lib.engine.device import get_device
+from sr_lib.repro.papers.eqsr import (analysis_rows, cka_matrices, cka_summary, eq_s_curves, image_crops, kriging_frame,
                                   kriging_maps, train_row)
-from sr_lib.experiments import write_csv
+from sr_lib.repro.experiments import write_csv
 from sr_lib.metrics.equivariance import model_upscaler
 from sr_lib.paths import figures_dir, results_dir
-from sr_lib.plots.cka import plot_cka_heatmaps
-from sr_lib.plots.equivariance import plot_eq_curves
-from sr_lib.plots import save_figure
-from sr_lib.plots.kriging import kriging_explorer, kriging_panels, plot_kriging_weights
+from sr_lib.viz.cka import plot_cka_heatmaps
+from sr_lib.viz.equivariance import plot_eq_curves
+from sr_lib.viz import save_figure
+from sr_lib.viz.kriging import kriging_explorer, kriging_panels, plot_kriging_weights
 
 smoke = profile == "smoke"
 kriging_scales = kriging_scales or ([1.5, 6.0] if smoke else [1.5, 2.0, 3.0, 4.0, 6.0])

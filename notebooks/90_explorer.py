@@ -58,8 +58,8 @@ from IPython.display import display
 from sr_lib.data.datasets import load_dataset
 from sr_lib.data.resolver import resolve_data_root
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
-from sr_lib.plots import save_figure
-from sr_lib.widgets import (Explorer, center_crop, compare_crops, crop_table, default_box, figure_crops,
+from sr_lib.viz import save_figure
+from sr_lib.viz.widgets import (Explorer, center_crop, compare_crops, crop_table, default_box, figure_crops,
                             figure_error_maps, figure_ipe, figure_kriging, kriging_at, matched_hr_size,
                             trained_models)
 

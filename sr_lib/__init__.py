@@ -4,15 +4,15 @@
     model = sr_lib.make("ipe-liif", backbone="rdn")
     sr_lib.list_models()
 """
-from sr_lib.device import get_device
-from sr_lib.registry import list_backbones, list_models, make, make_backbone, register, register_backbone
+from sr_lib.engine.device import get_device
+from sr_lib.models.registry import list_backbones, list_models, make, make_backbone, register, register_backbone
 
 __version__ = "0.1.0"
 
 
 def load_checkpoint(path, map_location="cpu"):
-    """Load an official LIIF/MetaSR/LTE ``.pth`` or an sr_lib checkpoint → model (see sr_lib.checkpoint)."""
-    from sr_lib.checkpoint import load_checkpoint as _load
+    """Load an official LIIF/MetaSR/LTE ``.pth`` or an sr_lib checkpoint → model (see sr_lib.engine.checkpoint)."""
+    from sr_lib.engine.checkpoint import load_checkpoint as _load
     return _load(path, map_location=map_location)
 
 

@@ -16,12 +16,11 @@ COMMANDS = [
     "sr_lib.engine.evaluate",    # evaluate
     "sr_lib.engine.train",       # train
     "sr_lib.data.download",      # data download / data list
-    "sr_lib.notebook_runner",    # run-notebooks
+    "sr_lib.repro.runner",    # run-notebooks
 ]
 
 
-class UserError(Exception):
-    """A problem with the user's input: printed as one line, exit code 2."""
+from sr_lib.errors import UserError  # noqa: F401  (re-exported: sr_lib.cli.UserError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 import sr_lib
-from sr_lib.checkpoint import CheckpointError, load_checkpoint, save_model
+from sr_lib.engine.checkpoint import CheckpointError, load_checkpoint, save_model
 from sr_lib.cli import main as cli_main
 from sr_lib.config import config_for, model_options
 from sr_lib.data.io import load_image, save_image
@@ -25,7 +25,7 @@ from sr_lib.data.resolver import resolve_data_root
 from sr_lib.engine.evaluate import ModelUpscaler, append_results
 from sr_lib.engine.runs import save_checkpoint
 from sr_lib.metrics.protocols import check_scale
-from sr_lib.models.base import out_size_for
+from sr_lib.geometry import hr_size_for
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 SMOKE = config_for("smoke")
@@ -144,7 +144,7 @@ class TestEveryModelOnOddSizes:
         gen = torch.Generator().manual_seed(0)
         for hw, s in (((3, 5), 2), ((13, 7), 2.5)):
             lr = torch.rand(1, 3, *hw, generator=gen)
-            out = out_size_for(hw, s)
+            out = hr_size_for(hw, s)
             sr = model.super_resolve(lr, out)
             assert sr.shape == (1, 3, *out)
             assert torch.isfinite(sr).all() and sr.min() >= 0 and sr.max() <= 1

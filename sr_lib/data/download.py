@@ -207,7 +207,7 @@ def add_cli(subparsers) -> None:
 
 
 def _run_download(args) -> int:
-    from sr_lib.cli import UserError
+    from sr_lib.errors import UserError
     try:
         target = download(args.name, args.data_root, args.sha256, args.keep_archive)
     except OSError as e:

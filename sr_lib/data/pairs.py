@@ -29,7 +29,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 import torch
 
-from sr_lib.models.grid import make_coord
+from sr_lib.geometry import make_coord
 
 _STREAM_PERM, _STREAM_SAMPLE, _STREAM_BATCH = 0, 1, 2
 

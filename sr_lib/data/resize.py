@@ -30,7 +30,7 @@ import torch
 from bicubic_pytorch.core import get_weight
 from PIL import Image
 
-from sr_lib.models.base import out_size_for
+from sr_lib.geometry import hr_size_for, lr_size_for  # noqa: F401  (re-exported)
 
 ROUNDINGS = ("per_pass", "final", "none")
 
@@ -162,15 +162,6 @@ def pil_bicubic(img: np.ndarray, size) -> np.ndarray:
     out = Image.fromarray(img).resize((w, h), resample=Image.BICUBIC)
     return np.asarray(out, dtype=np.uint8).copy()
 
-
-def lr_size_for(hr_hw, scale: float) -> tuple:
-    """LR size of an HR image at ``scale``: ``floor(n/s + 1e-9)`` per side (official rule)."""
-    return tuple(int(math.floor(n / scale + 1e-9)) for n in hr_hw)
-
-
-def hr_size_for(lr_hw, scale: float) -> tuple:
-    """HR size matching an LR at ``scale``: ``round(n·s)`` (Python rounding, as the code)."""
-    return out_size_for(lr_hw, scale)
 
 
 def mod_crop(img: np.ndarray, m: int) -> np.ndarray:

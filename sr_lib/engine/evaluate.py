@@ -90,7 +90,7 @@ class ModelUpscaler:
     stride tile − overlap plus a last tile flush with the border, each decoded on its own
     full grid (cell 2/(tile·s)), overlaps averaged with equal weights; an image whose smaller LR
     side is ≤ the overlap (e.g. ≤ 32 px) is decoded whole (the official loop cannot tile it); chunk:
-    queries per decoder call (lowered to fit the memory budget, ``sr_lib.memory``).
+    queries per decoder call (lowered to fit the memory budget, ``sr_lib.engine.memory``).
     """
 
     def __init__(self, model, cell_scale: float = 1.0, window: int = 0, tile: int = 0,
@@ -279,7 +279,7 @@ def add_cli(subparsers) -> None:
 
 
 def run_cli(args) -> int:
-    from sr_lib.cli import UserError
+    from sr_lib.errors import UserError
     # every check that can fail runs before any work and before anything is written
     proto = get_protocol(args.protocol)
     dataset_name = canonical_name(args.dataset)
@@ -303,7 +303,7 @@ def run_cli(args) -> int:
         if not Path(args.checkpoint).is_file():
             raise FileNotFoundError(f"checkpoint not found: {args.checkpoint}")
         import sr_lib
-        from sr_lib.device import get_device
+        from sr_lib.engine.device import get_device
         upscaler = sr_lib.load_checkpoint(args.checkpoint).to(get_device(args.device)).eval()
         backbone = args.backbone or str(getattr(upscaler, "spec", {}).get("args", {}).get("backbone", ""))
     dataset = load_dataset(dataset_name, root, limit=args.limit)

@@ -32,7 +32,7 @@ from tqdm import tqdm
 import sr_lib
 from sr_lib.config import TrainConfig, config_for, model_options
 from sr_lib.data.pairs import TrainImages, load_training_images, sample_batch
-from sr_lib.device import get_device
+from sr_lib.engine.device import get_device
 from sr_lib.engine import ddp
 from sr_lib.engine.runs import (FORMAT, key_payload, load_checkpoint, model_from_checkpoint, run_dir,
                                 run_key, save_checkpoint, write_spec)

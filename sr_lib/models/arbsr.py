@@ -4,7 +4,7 @@
 Written from the paper's description (Sec. 3, Figs. 3–5; sizes such as the 64 hidden units, the
 mask hourglass and the C/8 bottleneck as in the official release). Two parts are plugged
 into a backbone with the EDSR layout (``head``, ``body`` = n ResBlocks + a conv,
-global residual; ``sr_lib.models.edsr``):
+global residual; ``sr_lib.models.encoders.edsr``):
 
 - **Scale-aware feature adaption** after every ``adapt_every`` ResBlocks
   (Fig. 4): ``x + M(x) · SAConv(x; s_h, s_w)``. ``SAConv`` is a conditional
@@ -40,8 +40,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sr_lib.models.base import DEFAULT_CHUNK, ImplicitSR, _mean
-from sr_lib.models.grid import make_coord, sample_bilinear
-from sr_lib.registry import make_backbone, register
+from sr_lib.geometry import make_coord
+from sr_lib.models.layers.sampling import sample_bilinear
+from sr_lib.models.registry import make_backbone, register
 
 # ``floor`` tolerance of the relative coordinate: an HR pixel whose back-projection
 # lands within 1e-3 below an LR pixel edge counts as inside the next pixel (official).
@@ -218,8 +219,8 @@ class ArbSR(ImplicitSR):
                       cell_scale: float = 1.0) -> torch.Tensor:
         """As ``ImplicitSR.super_resolve``, with the per-axis scale (H/h, W/w) given to the
         encoder (asymmetric SR). The grid decoder runs on the whole image (``chunk`` unused);
-        a request over the memory budget is refused up front (``sr_lib.memory``)."""
-        from sr_lib.memory import plan_chunk
+        a request over the memory budget is refused up front (``sr_lib.engine.memory``)."""
+        from sr_lib.engine.memory import plan_chunk
         H, W = out_size
         b, _, h, w = lr.shape
         plan_chunk(self, (h, w), (H, W), chunk, batch=b)

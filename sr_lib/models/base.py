@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from sr_lib.models.grid import make_coord
+from sr_lib.geometry import make_coord
 
 # DIV2K RGB mean as the official code stores it (float32 constants).
 DIV2K_MEAN = (0.4488, 0.4371, 0.4040)
@@ -83,9 +83,9 @@ class ImplicitSR(nn.Module):
         ``out_size`` = (H, W). Queries are decoded in chunks of ``chunk`` so memory
         stays bounded. ``cell_scale`` multiplies the cell (LTE's test-time clip).
         ``chunk`` is lowered to fit the memory budget and a request that cannot fit is refused
-        up front (``sr_lib.memory``: 3 GB unless ``SR_MEMORY_BUDGET`` says otherwise).
+        up front (``sr_lib.engine.memory``: 3 GB unless ``SR_MEMORY_BUDGET`` says otherwise).
         """
-        from sr_lib.memory import plan_chunk
+        from sr_lib.engine.memory import plan_chunk
         H, W = out_size
         b = lr.shape[0]
         chunk = plan_chunk(self, lr.shape[-2:], (H, W), chunk, batch=b)
@@ -111,9 +111,5 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def out_size_for(lr_hw, scale: float):
-    """HR size of an LR image at ``scale``: (round(h·s), round(w·s))."""
-    return tuple(int(round(n * scale)) for n in lr_hw)
 
-
-__all__ = ["ImplicitSR", "DIV2K_MEAN", "count_parameters", "out_size_for"]
+__all__ = ["ImplicitSR", "DIV2K_MEAN", "count_parameters"]

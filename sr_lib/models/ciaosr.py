@@ -50,17 +50,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sr_lib.compat import official
+from sr_lib.official.refvec import official
 from sr_lib.models.base import ImplicitSR
-from sr_lib.models.cross_scale_attention import CrossScaleAttention
-from sr_lib.models.grid import sample_bilinear, unfold3x3
+from sr_lib.models.layers.cross_scale_attention import CrossScaleAttention
+from sr_lib.models.layers.sampling import sample_bilinear, unfold3x3
 from sr_lib.models.liif import CORNERS, EPS_SHIFT, first_layer_rows, gather_rows, lr_grid, nearest_index
-from sr_lib.models.mlp import MLP
-from sr_lib.models.mlp import finish_mlp as _finish_mlp
-from sr_lib.models.mlp import split_first_layer as _split_first_layer
-from sr_lib.models.mmedit_backbones import MMEditEDSR, MMEditRDN
-from sr_lib.models.swinir import SwinIR
-from sr_lib.registry import make_backbone, register
+from sr_lib.models.layers.mlp import MLP
+from sr_lib.models.layers.mlp import finish_mlp as _finish_mlp
+from sr_lib.models.layers.mlp import split_first_layer as _split_first_layer
+from sr_lib.models.encoders.mmedit import MMEditEDSR, MMEditRDN
+from sr_lib.models.encoders.swinir import SwinIR
+from sr_lib.models.registry import make_backbone, register
 
 
 # (dy, dx) of a key pixel relative to the query pixel; row-major so that index = (dy+1)·3 + (dx+1)

@@ -36,13 +36,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sr_lib.compat import official
-from sr_lib.models.afe import AFE, SCALE_FREQUENCIES, sincos_encoding
+from sr_lib.official.refvec import official
+from sr_lib.models.layers.afe import AFE, SCALE_FREQUENCIES, sincos_encoding
 from sr_lib.models.base import ImplicitSR, _mean
-from sr_lib.models.kriging import KrigingUpsampler
-from sr_lib.models.window_ops import (init_transformer_weights, reflect_pad_to_multiple, relative_position_index,
+from sr_lib.models.layers.kriging import KrigingUpsampler
+from sr_lib.models.layers.window_ops import (init_transformer_weights, reflect_pad_to_multiple, relative_position_index,
                                       shifted_window_mask, window_partition, window_reverse)
-from sr_lib.registry import register, register_backbone
+from sr_lib.models.registry import register, register_backbone
 
 # Supplement Table 1: model → (groups G, WSAs per group B).
 EQNET_TABLE1 = {"I": (4, 4), "II": (4, 5), "III": (5, 5), "IV": (6, 5), "V": (6, 6)}

@@ -11,7 +11,7 @@ local ensemble, area blend) and change only the coordinate input and the MLP.
 - ``ipe-metasr`` (Eq. 9–10): MetaSR (``sr_lib.models.metasr``) whose weight
   net takes IPE of the HR pixel instead of (Δy, Δx, 1/s); see ``IPEMetaSR``.
 
-Conventions (no official code exists; these are ours, see ``sr_lib.models.ipe``):
+Conventions (no official code exists; these are ours, see ``sr_lib.models.layers.ipe``):
 rel is LIIF's relative coordinate (one LR pixel = 2 units), so the HR pixel of a
 query spans [rel − r, rel + r] with r = rel_cell/2 = (h/H, w/W) ≈ 1/s per axis. The
 raw rel is not kept beside its encoding, in ``liif-pe`` either (so PE and IPE
@@ -26,10 +26,10 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from sr_lib.models.ipe import encoding_dim, integrated_positional_encoding, positional_encoding
+from sr_lib.models.layers.ipe import encoding_dim, integrated_positional_encoding, positional_encoding
 from sr_lib.models.liif import LIIF
 from sr_lib.models.metasr import MetaSR
-from sr_lib.registry import make_backbone, register
+from sr_lib.models.registry import make_backbone, register
 
 
 class SkipMLP(nn.Module):

@@ -33,10 +33,10 @@ import torch
 import torch.nn as nn
 
 from sr_lib.models.base import ImplicitSR
-from sr_lib.models.grid import unfold3x3
+from sr_lib.models.layers.sampling import unfold3x3
 from sr_lib.models.liif import LatentGrid, ensemble_coords, gather_rows, lr_grid, nearest_index
-from sr_lib.models.mlp import MLP
-from sr_lib.registry import make_backbone, register
+from sr_lib.models.layers.mlp import MLP
+from sr_lib.models.registry import make_backbone, register
 
 
 class ITSRN(ImplicitSR):

@@ -19,11 +19,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sr_lib.compat import official
+from sr_lib.official.refvec import official
 from sr_lib.models.base import ImplicitSR
-from sr_lib.models.grid import make_coord, unfold3x3
-from sr_lib.models.mlp import MLP, finish_mlp, split_first_layer
-from sr_lib.registry import make_backbone, register
+from sr_lib.geometry import make_coord
+from sr_lib.models.layers.sampling import unfold3x3
+from sr_lib.models.layers.mlp import MLP, finish_mlp, split_first_layer
+from sr_lib.models.registry import make_backbone, register
 
 # The 4 local-ensemble corners (vy, vx) in the official order, and the tie-breaking shift.
 CORNERS = ((-1, -1), (-1, 1), (1, -1), (1, 1))

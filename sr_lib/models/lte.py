@@ -21,13 +21,13 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from sr_lib.compat import official
+from sr_lib.official.refvec import official
 from sr_lib.models.base import ImplicitSR
-from sr_lib.models.grid import sample_bilinear
+from sr_lib.models.layers.sampling import sample_bilinear
 from sr_lib.models.liif import (LatentGrid, area_blend, ensemble_coords, gather_rows, lr_grid, nearest_index,
                                 official_encoder, official_query_inputs)
-from sr_lib.models.mlp import MLP
-from sr_lib.registry import make_backbone, register
+from sr_lib.models.layers.mlp import MLP
+from sr_lib.models.registry import make_backbone, register
 
 
 class LTE(ImplicitSR):

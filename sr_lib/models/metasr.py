@@ -15,12 +15,12 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from sr_lib.compat import official
+from sr_lib.official.refvec import official
 from sr_lib.models.base import ImplicitSR
-from sr_lib.models.grid import unfold3x3
+from sr_lib.models.layers.sampling import unfold3x3
 from sr_lib.models.liif import LatentGrid, gather_rows, lr_grid, nearest_index, official_encoder, official_query_inputs
-from sr_lib.models.mlp import MLP
-from sr_lib.registry import make_backbone, register
+from sr_lib.models.layers.mlp import MLP
+from sr_lib.models.registry import make_backbone, register
 
 
 class MetaSR(ImplicitSR):

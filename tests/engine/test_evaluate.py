@@ -11,7 +11,7 @@ from sr_lib.data.datasets import ImageSet, load_dataset
 from sr_lib.engine.evaluate import ModelUpscaler, append_results, bicubic_matlab, evaluate
 from sr_lib.metrics.protocols import get_protocol
 from sr_lib.models.base import ImplicitSR
-from sr_lib.models.grid import sample_nearest
+from sr_lib.models.layers.sampling import sample_nearest
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 import sr_lib
 from sr_lib.models.arbsr import ArbSR, ScaleAwareConv, ScaleAwareUpsampler, scale_pairs
 from sr_lib.models.base import count_parameters
-from sr_lib.models.grid import make_coord
+from sr_lib.geometry import make_coord
 
 F64 = torch.float64
 

@@ -7,8 +7,8 @@ import torch
 import sr_lib
 from sr_lib import compat
 from sr_lib.models.base import count_parameters
-from sr_lib.models.swinir import SwinBlock, SwinIR
-from sr_lib.models.window_ops import (relative_position_index, shifted_window_mask, window_partition,
+from sr_lib.models.encoders.swinir import SwinBlock, SwinIR
+from sr_lib.models.layers.window_ops import (relative_position_index, shifted_window_mask, window_partition,
                                       window_reverse)
 
 

@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 
 import sr_lib
-from sr_lib.models.afe import AFE, ModulatedConv2d, sincos_encoding
+from sr_lib.models.layers.afe import AFE, ModulatedConv2d, sincos_encoding
 from sr_lib.models.base import count_parameters
 from sr_lib.models.eqsr import EQNET_TABLE1, overlap_relative_position_index
-from sr_lib.models.grid import make_coord
-from sr_lib.models.kriging import PE_DIM, RBF, involution
+from sr_lib.geometry import make_coord
+from sr_lib.models.layers.kriging import PE_DIM, RBF, involution
 
 F64 = torch.float64
 BACKBONE = dict(groups=2, blocks=2, embed_dim=16, num_heads=2, window_size=4)

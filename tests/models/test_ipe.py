@@ -1,4 +1,4 @@
-"""IPE and PE (sr_lib.models.ipe) against closed forms and numerical quadrature,
+"""IPE and PE (sr_lib.models.layers.ipe) against closed forms and numerical quadrature,
 and the IPE decoders (sr_lib.models.ipe_liif) against layer-size formulas."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from scipy import integrate
 
 import sr_lib
 from sr_lib.models.base import count_parameters
-from sr_lib.models.grid import make_cell, make_coord
-from sr_lib.models.ipe import (encoding_dim, frequencies, integrated_positional_encoding,
+from sr_lib.geometry import make_cell, make_coord
+from sr_lib.models.layers.ipe import (encoding_dim, frequencies, integrated_positional_encoding,
                                positional_encoding, sinc, sinc_envelope)
 from sr_lib.models.ipe_liif import IPELIIF, IPEMetaSR, LIIFPE, SkipMLP
 

@@ -9,7 +9,8 @@ import torch
 
 import sr_lib
 from sr_lib.models.base import count_parameters
-from sr_lib.models.grid import make_coord, unfold3x3
+from sr_lib.geometry import make_coord
+from sr_lib.models.layers.sampling import unfold3x3
 from sr_lib.models.itsrn import ITSRN
 from sr_lib.models.liif import LatentGrid, lr_grid
 

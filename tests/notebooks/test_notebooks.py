@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sr_lib.notebook_runner import notebook_sources, run_notebook, to_notebook
+from sr_lib.repro.runner import notebook_sources, run_notebook, to_notebook
 
 SOURCES = notebook_sources()
 

@@ -1,0 +1,300 @@
+"""Peak memory of ``super_resolve``: estimate it, pick a query chunk that fits, refuse what cannot.
+
+    est = estimate(model, (h, w), (H, W), chunk=4096)      # bytes, phase by phase
+    chunk = plan_chunk(model, (h, w), (H, W), chunk=4096)    # largest chunk <= 4096 within the budget,
+                                                             # or MemoryBudgetError with the estimate
+
+``super_resolve`` runs in two phases (``sr_lib/models/base.py``):
+
+1. **encode** — backbone and per-image tables (LIIF's unfolded latents, CiaoSR's non-local attention
+   and pair tables, …). Its peak grows with the LR pixel count n = h·w, quadratically for CiaoSR's
+   global cross-scale attention (an n × n/4 correlation): ``a + b·n + c·n²``.
+2. **decode** — the tables that ``encode`` returned stay alive (``r·n``) while queries are decoded
+   ``chunk`` at a time, each chunk holding a fixed number of bytes per query (the decoder's per-query
+   width: LIIF's 4 shifts × (9C + 4) inputs and hidden activations, …); the output image is assembled
+   from the chunks (``OUTPUT_FLOATS_PER_PIXEL`` floats per HR pixel: the coordinate grid, the chunk
+   outputs, their concatenation, the reshaped, de-normalised and clamped copies). Decoders whose
+   queries interact (``query_layout = "grid"``: EQSR, ArbSR) decode the whole HR grid at once, so
+   their decode memory grows with H·W and no chunk size can shrink it.
+
+The coefficients are the model's own sizes, *measured* rather than transcribed: a probe runs the
+model's ``encode`` at three small LR sizes and its ``query`` at two chunk sizes (or two HR grids)
+while a ``TorchDispatchMode`` counts the bytes of every live tensor the operators create, and the
+three / two points give a, b, c, the retained bytes per LR pixel and the bytes per query exactly
+(up to temporary buffers inside single kernels, covered by ``SAFETY``). The probe is cached per
+model, mode (train/eval), dtype and device. The budget is ``DEFAULT_BUDGET`` = 3 GB unless
+``budget=`` or the environment variable ``SR_MEMORY_BUDGET`` (e.g. ``"8G"``, ``"inf"``) says
+otherwise; it counts tensor memory only (the Python process with torch loaded adds ~0.3-0.5 GB
+of RSS on top, see ``benchmarks/README.md``).
+"""
+from __future__ import annotations
+
+import math
+import os
+import weakref
+from dataclasses import dataclass
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from sr_lib.models.base import DEFAULT_CHUNK
+from sr_lib.geometry import make_coord
+
+DEFAULT_BUDGET = 3 * 1024 ** 3          # bytes
+MIN_CHUNK = 1024                        # smaller chunks only add Python overhead
+SAFETY = 1.25                           # margin for buffers inside kernels and allocator slack
+OUTPUT_FLOATS_PER_PIXEL = 20            # coord (2) + chunk outputs, cat, reshape, denormalize, clamp (3 each) + slack
+
+_ENCODE_PROBE = (16, 32, 48)            # LR sides of the encode probe (multiples of SwinIR's / EQSR's padding)
+_QUERY_PROBE = (256, 1024)              # chunk sizes of the query probe (flat decoders)
+_GRID_PROBE = (32, 64)                  # HR sides of the query probe (grid decoders), LR 16 × 16
+
+
+class MemoryBudgetError(ValueError):
+    """A ``super_resolve`` request whose estimated peak memory exceeds the budget (one-line message)."""
+
+
+def parse_budget(value) -> float:
+    """Bytes from a number or a string like ``"3G"``, ``"512M"``, ``"inf"``."""
+    if isinstance(value, (int, float)):
+        b = float(value)
+    else:
+        text = str(value).strip().upper().rstrip("B")
+        mult = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}.get(text[-1:], 1)
+        try:
+            b = float(text[:-1] if mult > 1 else text) * mult
+        except ValueError:
+            raise ValueError(f"memory budget must be bytes or like '3G', got {value!r}") from None
+    if not b > 0:
+        raise ValueError(f"memory budget must be positive, got {value!r}")
+    return b
+
+
+def default_budget() -> float:
+    env = os.environ.get("SR_MEMORY_BUDGET")
+    return parse_budget(env) if env else float(DEFAULT_BUDGET)
+
+
+# ---------------------------------------------------------------------------------------------
+# counting live tensor bytes
+# ---------------------------------------------------------------------------------------------
+
+class LiveBytes(TorchDispatchMode):
+    """Counts the bytes of tensors created by operators while active and still alive (``trace``: the
+    total after each operator; ``peak``: its maximum). Views share their base's storage: counted once."""
+
+    def __init__(self):
+        super().__init__()
+        self.live = 0
+        self.trace: list[int] = []             # live bytes after each operator
+        self._refs: dict[int, list] = {}       # storage pointer → [bytes, number of live tensors]
+
+    def _release(self, key: int) -> None:
+        entry = self._refs.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            self.live -= entry[0]
+            del self._refs[key]
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in tree_flatten(out)[0]:
+            if not isinstance(t, torch.Tensor):
+                continue
+            storage = t.untyped_storage()
+            key = storage.data_ptr()
+            if key == 0:
+                continue
+            entry = self._refs.get(key)
+            if entry is None:
+                entry = self._refs[key] = [storage.nbytes(), 0]
+                self.live += entry[0]
+            entry[1] += 1
+            weakref.finalize(t, self._release, key)
+        self.trace.append(self.live)
+        return out
+
+    @property
+    def peak(self) -> int:
+        return max(self.trace, default=0)
+
+
+def _tensor_bytes(obj) -> int:
+    """Bytes of the distinct tensor storages reachable in ``obj`` (tensor, dataclass, tuple, dict)."""
+    seen, total, stack = set(), 0, [obj]
+    while stack:
+        o = stack.pop()
+        if isinstance(o, torch.Tensor):
+            s = o.untyped_storage()
+            if s.data_ptr() not in seen:
+                seen.add(s.data_ptr())
+                total += s.nbytes()
+        elif isinstance(o, (list, tuple)):
+            stack.extend(o)
+        elif isinstance(o, dict):
+            stack.extend(o.values())
+        elif hasattr(o, "__dataclass_fields__"):
+            stack.extend(getattr(o, f) for f in o.__dataclass_fields__)
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# the probe
+# ---------------------------------------------------------------------------------------------
+
+class PeakCurve:
+    """Live tensor bytes after every operator of a probed call, fitted per operator as a polynomial in
+    the size x (LR pixels, queries or HR pixels): the call's peak at any x is the largest operator's
+    value. Exact for a fixed operator sequence whose tensors grow polynomially (CiaoSR's n × n/4
+    correlation is one operator among linear ones). Degree 2 is also bounded below by the line
+    through the two largest probes (guards against a negative fitted curvature)."""
+
+    def __init__(self, xs, traces, degree: int):
+        traces = [list(t) or [0] for t in traces]        # a call that allocates nothing
+        lengths = {len(t) for t in traces}
+        if len(lengths) != 1:           # the operator sequence changed with the size: fit the peaks only
+            traces = [[max(t)] for t in traces]
+        x = torch.tensor(xs, dtype=torch.float64)
+        y = torch.tensor(traces, dtype=torch.float64)                       # [probes, ops]
+        vander = torch.stack([x ** k for k in range(degree + 1)], -1)      # [probes, degree+1]
+        self.coef = torch.linalg.solve(vander, y)                          # [degree+1, ops]
+        slope = (y[-1] - y[-2]) / (x[-1] - x[-2])
+        self.line = torch.stack([y[-1] - slope * x[-1], slope.clamp(min=0)])   # [2, ops]
+
+    def __call__(self, x: float) -> float:
+        powers = torch.tensor([float(x) ** k for k in range(self.coef.shape[0])], dtype=torch.float64)
+        fit = powers @ self.coef
+        line = self.line[0] + self.line[1] * float(x)
+        return float(torch.maximum(fit, line).max().clamp(min=0))
+
+
+@dataclass(frozen=True)
+class MemoryProfile:
+    """Measured memory curves of one model."""
+    encode: PeakCurve        # encode phase vs LR pixels n (degree 2)
+    retained_per_lr: float   # bytes of the per-image tables kept through the decode phase, per LR pixel
+    decode: PeakCurve        # one decoder call vs queries (flat) or HR pixels (grid), degree 1
+    grid: bool               # whole-image decoder (chunk does not apply)
+
+
+_PROFILES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def profile(model) -> MemoryProfile:
+    """Measure (once per model, mode, dtype, device) the memory curves of ``model``.
+    The global RNG state is left as it was (models with stochastic layers in train mode)."""
+    p = next(model.parameters(), None)
+    p = torch.empty(0) if p is None else p                 # parameter-free models: float32 on the CPU
+    key = (model.training, p.dtype, str(p.device))
+    cache = _PROFILES.setdefault(model, {})
+    if key not in cache:
+        devices = [p.device] if p.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            cache[key] = _measure(model, p)
+    return cache[key]
+
+
+def _measure(model, p: torch.Tensor) -> MemoryProfile:
+    grid = getattr(model, "query_layout", "flat") == "grid"
+    gen = torch.Generator().manual_seed(0)
+    enc_traces, retained, feats = [], [], {}
+    for side in _ENCODE_PROBE:
+        lr = torch.rand(1, 3, side, side, generator=gen).to(p)
+        with LiveBytes() as mode:
+            feat = model.encode(model.normalize(lr), 2.0)
+        enc_traces.append([lr.nbytes + v for v in mode.trace])
+        retained.append(_tensor_bytes(feat))
+        feats[side] = feat
+    ns = [s * s for s in _ENCODE_PROBE]
+    per_lr = max((retained[-1] - retained[0]) / (ns[-1] - ns[0]), 0.0)
+
+    traces = []
+    if grid:
+        sizes = [s * s for s in _GRID_PROBE]
+        lr = torch.rand(1, 3, 16, 16, generator=gen).to(p)
+        for side in _GRID_PROBE:
+            feat = model.encode(model.normalize(lr), side / 16)
+            coord = make_coord((side, side), flatten=False, dtype=p.dtype, device=p.device).unsqueeze(0)
+            cell = torch.full((1, 2, side, side), 2.0 / side, dtype=p.dtype, device=p.device)
+            with LiveBytes() as mode:
+                model.query(feat, coord, cell)
+            traces.append(mode.trace)
+    else:
+        sizes = list(_QUERY_PROBE)
+        feat = feats[_ENCODE_PROBE[1]]
+        coord = make_coord((64, 64), dtype=p.dtype, device=p.device).unsqueeze(0)    # [1,4096,2] ≥ the probe
+        cell = torch.full_like(coord, 2.0 / 64)
+        for q in sizes:
+            with LiveBytes() as mode:
+                model.query(feat, coord[:, :q], cell[:, :q])
+            traces.append(mode.trace)
+    return MemoryProfile(PeakCurve(ns, enc_traces, 2), per_lr, PeakCurve(sizes, traces, 1), grid)
+
+
+# ---------------------------------------------------------------------------------------------
+# estimate, plan, refuse
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Estimated peak bytes of ``super_resolve`` (``SAFETY`` included)."""
+    encode: float            # peak of the encode phase
+    decode: float            # retained tables + output assembly + one chunk
+    chunk: int               # queries per decoder call (H·W for grid decoders)
+
+    @property
+    def peak(self) -> float:
+        return max(self.encode, self.decode)
+
+
+def estimate(model, lr_hw, out_hw, chunk: int = DEFAULT_CHUNK, batch: int = 1) -> MemoryEstimate:
+    """Estimated peak memory of ``model.super_resolve`` for an LR of ``lr_hw`` → ``out_hw``."""
+    prof = profile(model)
+    elem = next(model.parameters(), torch.empty(0)).element_size()
+    n = int(lr_hw[0]) * int(lr_hw[1])
+    n_out = int(out_hw[0]) * int(out_hw[1])
+    q = n_out if prof.grid else max(1, min(int(chunk), n_out))
+    dec = prof.retained_per_lr * n + OUTPUT_FLOATS_PER_PIXEL * elem * n_out + prof.decode(q)
+    return MemoryEstimate(SAFETY * batch * prof.encode(n), SAFETY * batch * dec, q)
+
+
+def _gb(x: float) -> str:
+    return f"{x / 1024 ** 3:.2f} GB"
+
+
+def plan_chunk(model, lr_hw, out_hw, chunk: int = DEFAULT_CHUNK, budget=None, batch: int = 1) -> int:
+    """The largest chunk ≤ ``chunk`` (≥ ``MIN_CHUNK`` unless the image is smaller) whose estimated
+    peak fits ``budget`` (default ``default_budget()``); ``MemoryBudgetError`` with the estimate
+    when none does."""
+    budget = default_budget() if budget is None else parse_budget(budget)
+    if math.isinf(budget):
+        return int(chunk)
+    full = estimate(model, lr_hw, out_hw, chunk, batch)
+    if full.peak <= budget:
+        return int(chunk)
+    name = (getattr(model, "spec", None) or {}).get("name") or type(model).__name__
+    where = f"{name}: {int(lr_hw[0])}×{int(lr_hw[1])} → {int(out_hw[0])}×{int(out_hw[1])}"
+    hint = "use tiles (ModelUpscaler(tile=...)), a smaller output, or raise SR_MEMORY_BUDGET"
+    if full.encode > budget:
+        raise MemoryBudgetError(f"{where} needs ~{_gb(full.encode)} to encode the LR image, over the "
+                                f"{_gb(budget)} budget; {hint}")
+    if profile(model).grid:
+        raise MemoryBudgetError(f"{where} needs ~{_gb(full.peak)} (whole-image decoder: chunking does not "
+                                f"apply), over the {_gb(budget)} budget; {hint}")
+    lo = min(MIN_CHUNK, int(out_hw[0]) * int(out_hw[1]))
+    smallest = estimate(model, lr_hw, out_hw, lo, batch)
+    if smallest.decode > budget:
+        raise MemoryBudgetError(f"{where} needs ~{_gb(smallest.peak)} even with chunks of "
+                                f"{smallest.chunk} queries, over the {_gb(budget)} budget; {hint}")
+    hi = int(chunk)                      # estimate(lo) fits, estimate(hi) does not: bisect
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if estimate(model, lr_hw, out_hw, mid, batch).decode <= budget else (lo, mid)
+    return lo
+
+
+__all__ = ["MemoryBudgetError", "MemoryEstimate", "MemoryProfile", "PeakCurve", "LiveBytes", "estimate", "plan_chunk",
+           "profile", "parse_budget", "default_budget", "DEFAULT_BUDGET"]

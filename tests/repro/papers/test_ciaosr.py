@@ -1,0 +1,113 @@
+"""CiaoSR table helpers (sr_lib.repro.papers.ciaosr): Table 7 sizes/times, synthesis, unavailable metrics."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import sr_lib
+from sr_lib.repro.papers.ciaosr import (TABLE_COLUMNS, lpips_status, model_sizes, size_time_lines, synthesis_upscaler,
+                                  time_inference, unavailable_lines)
+from sr_lib.engine.evaluate import bicubic_torch
+from sr_lib.engine.synthesis import quantize_uint8
+from sr_lib.repro.experiments import Row, TableSpec
+from sr_lib.models.base import count_parameters
+
+SMALL = {"liif": {"n_resblocks": 1, "n_feats": 8, "hidden": [16, 16]},
+         "ciaosr": {"n_resblocks": 1, "n_feats": 8, "hidden": [16, 16]},
+         "metasr": {"n_resblocks": 1, "n_feats": 8, "hidden": [16]}}
+
+
+class TestModelSizes:
+    def test_meta_device_counts_equal_count_parameters_of_real_models(self):
+        sizes = model_sizes(["liif", "ciaosr", "metasr"], "edsr-baseline", options=SMALL).set_index("method")
+        for m, opts in SMALL.items():
+            model = sr_lib.make(m, backbone="edsr-baseline", **opts)
+            assert sizes.loc[m, "params"] == count_parameters(model)
+
+    def test_full_size_ciaosr_edsr_has_the_official_parameter_count(self):
+        # 2,649,030: the released CiaoSR EDSR-baseline configuration (issue 5 / reference vectors)
+        sizes = model_sizes(["ciaosr"], "edsr-baseline")
+        assert int(sizes["params"].iloc[0]) == 2_649_030
+
+    def test_decoder_params_are_total_minus_the_encoder(self):
+        sizes = model_sizes(["liif"], "edsr-baseline", options=SMALL).iloc[0]
+        model = sr_lib.make("liif", backbone="edsr-baseline", **SMALL["liif"])
+        assert sizes["decoder_params"] == count_parameters(model) - count_parameters(model.encoder)
+        assert sizes["decoder_params"] == sum(p.numel() for n, p in model.named_parameters()
+                                              if not n.startswith("encoder."))
+
+
+class TestTiming:
+    def test_reference_ratio_is_one_and_threads_are_restored(self):
+        before = torch.get_num_threads()
+        t = time_inference(["liif", "metasr"], "edsr-baseline", lr_size=8, scale=2.0, options=SMALL).set_index("method")
+        assert torch.get_num_threads() == before
+        assert t.loc["liif", "ratio"] == pytest.approx(1.0)
+        assert (t["seconds"] > 0).all()
+        assert t.loc["metasr", "ratio"] == pytest.approx(t.loc["metasr", "seconds"] / t.loc["liif", "seconds"])
+
+    def test_size_time_lines_use_printed_ratios_and_our_measurements(self):
+        sizes = pd.DataFrame({"method": ["liif", "ciaosr"], "backbone": "edsr-baseline", "params": [100, 250],
+                              "params_m": [1e-4, 2.5e-4], "encoder_params": [50, 50], "decoder_params": [50, 200]})
+        times = pd.DataFrame({"method": ["liif", "ciaosr"], "backbone": "edsr-baseline", "lr_size": 16, "scale": 4.0,
+                              "seconds": [0.1, 0.3], "repeats": 1, "ms": [100.0, 300.0], "ratio": [1.0, 3.0]})
+        lines = size_time_lines(sizes, times, "smoke", "cpu")
+        assert list(lines.columns) == TABLE_COLUMNS
+        lines = lines.set_index(["method", "metric"])
+        assert lines.loc[("CiaoSR", "time_ratio"), "printed"] == pytest.approx(528 / 171)
+        assert lines.loc[("CiaoSR", "time_ratio"), "ours"] == pytest.approx(3.0)
+        assert lines.loc[("CiaoSR", "params_ratio"), "printed"] == pytest.approx(1.4 / 1.6)
+        assert lines.loc[("CiaoSR", "params_ratio"), "ours"] == pytest.approx(2.5)
+        assert lines.loc[("LIIF", "params_m"), "printed"] == pytest.approx(1.6)
+
+
+class TestSynthesis:
+    def test_one_step_equals_a_direct_upscale(self):
+        lr = torch.rand(1, 3, 6, 5, generator=torch.Generator().manual_seed(0))
+        up = synthesis_upscaler(bicubic_torch, (12,))
+        torch.testing.assert_close(up(lr, (72, 60), 12), bicubic_torch(lr, (72, 60)))
+
+    def test_two_steps_round_the_intermediate_to_8_bits(self):
+        lr = torch.rand(1, 3, 6, 5, generator=torch.Generator().manual_seed(1))
+        up = synthesis_upscaler(bicubic_torch, (2, 6))
+        manual = bicubic_torch(quantize_uint8(bicubic_torch(lr, (12, 10))), (72, 60))
+        torch.testing.assert_close(up(lr, (72, 60), 12), manual)
+
+
+class TestUnavailable:
+    def test_lpips_status_names_what_is_missing(self):
+        import importlib.util
+        reason = lpips_status()
+        if importlib.util.find_spec("lpips") is None:
+            assert "lpips" in reason and reason.startswith("LPIPS not computed")
+
+    def test_unavailable_lines_keep_every_printed_cell_and_leave_ours_empty(self, paper_tables_dir):
+        spec = TableSpec("ciaosr", "table8", rows=(Row("LIIF", "liif", "rdn"),))
+        lines = unavailable_lines(spec, ["lpips"], "smoke", "no weights")
+        printed = pd.read_csv(paper_tables_dir / "ciaosr_table8.csv")
+        printed = printed[printed["metric"] == "lpips"]
+        assert len(lines) == len(printed) == 25
+        assert lines["ours"].isna().all() and (lines["note"] == "no weights").all()
+        np.testing.assert_allclose(np.sort(lines["printed"].to_numpy(float)), np.sort(printed["value"].to_numpy(float)))
+
+
+class TestLpipsScore:
+    def test_scores_the_uint8_output_against_the_hr_crop_in_minus_one_one(self):
+        from sr_lib.data.io import to_tensor01
+        from sr_lib.repro.papers.ciaosr import lpips_score
+        from sr_lib.metrics.protocols import get_protocol
+        rng = np.random.default_rng(0)
+        images = [(f"im{i}", rng.integers(0, 256, (26, 30, 3), dtype=np.uint8)) for i in range(2)]
+        seen = []
+
+        def fake_net(a, b):                 # stands in for lpips.LPIPS: mean |a - b|
+            seen.append((float(a.min()), float(a.max())))
+            return (a - b).abs().mean()
+        got = lpips_score(bicubic_torch, images, 2.0, "ciaosr", net=fake_net)
+        proto, expected = get_protocol("ciaosr"), []
+        for _, hr in images:
+            lr, hr_c = proto.make_pair(hr, 2.0)
+            sr = torch.round(bicubic_torch(to_tensor01(lr), hr_c.shape[:2]) * 255) / 255
+            expected.append(float((sr * 2 - 1 - (to_tensor01(hr_c) * 2 - 1)).abs().mean()))
+        assert got == pytest.approx(np.mean(expected))
+        assert all(lo >= -1 and hi <= 1 for lo, hi in seen)

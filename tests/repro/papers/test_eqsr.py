@@ -1,0 +1,119 @@
+"""EQSR analysis helpers (sr_lib.repro.papers.eqsr) on tiny models: shapes, CKA of a scale with
+itself, EQ_S of Bicubic, the flat-output flag, Table 1 parameter counts, kriging geometry."""
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import sr_lib
+from sr_lib.config import config_for, model_options
+from sr_lib.repro.papers.eqsr import (cka_matrices, cka_summary, comparison_rows, eq_s_curves, eqsr_options,
+                                  hr_pixel_at, kriging_frame, kriging_maps, table1_parameter_counts,
+                                  table1_rows)
+from sr_lib.models.eqsr import EQNET_TABLE1, build_eqsr
+
+TINY = dict(groups=1, blocks=2, embed_dim=12, num_heads=2, window_size=8, latent_dim=16)
+
+
+@pytest.fixture(scope="module")
+def tiny_eqsr():
+    torch.manual_seed(0)
+    return sr_lib.make("eqsr", **TINY).eval()
+
+
+@pytest.fixture(scope="module")
+def images():
+    g = torch.Generator().manual_seed(0)
+    base = torch.rand(4, 3, 6, 6, generator=g)
+    return torch.nn.functional.interpolate(base, size=(24, 24), mode="bilinear", align_corners=False)
+
+
+class TestTable1Counts:
+    def test_counts_round_to_the_printed_millions_and_model_iv_is_exact(self):
+        df = table1_parameter_counts()
+        assert list(df["model"]) == list(EQNET_TABLE1)
+        printed = {"I": 8.5, "II": 9.6, "III": 11.6, "IV": 13.6, "V": 15.2}     # supplement Table 1
+        for _, r in df.iterrows():
+            assert round(r["params_m"], 1) == printed[r["model"]]
+        assert int(df.loc[df["model"] == "IV", "params"].iloc[0]) == 13_619_510   # the released model
+
+
+class TestRows:
+    def test_equal_models_share_options_and_smoke_narrows_the_upsampler(self):
+        assert table1_rows("cpu")["EQSR [Model IV]"].options == comparison_rows("cpu")["EQSR"].options == {}
+        assert eqsr_options("smoke") == {}                      # sizes come from the profile alone
+        smoke = model_options(config_for("smoke", "eqsr", "eqnet"), "eqsr", "eqnet")
+        released = inspect.signature(build_eqsr).parameters["latent_dim"].default
+        assert released == 256 and smoke["latent_dim"] < released   # the smoke profile narrows the upsampler
+        assert comparison_rows("smoke")["MetaSR"].printed_backbone == ""
+        assert comparison_rows("smoke")["EQSR"].printed_backbone == "EQNet"
+
+
+class TestKrigingMaps:
+    def test_same_relative_pixel_at_every_scale(self, tiny_eqsr):
+        lr = torch.rand(1, 3, 10, 10)
+        maps = kriging_maps(tiny_eqsr, lr, [2.0, 3.0], pos=(0.5, 0.25))
+        assert maps[2.0].hr_hw == (20, 20) and maps[2.0].yx == (10, 5)
+        assert maps[3.0].hr_hw == (30, 30) and maps[3.0].yx == (15, 7)
+        # the HR pixel centre in LR pixels: (i + 0.5)·h/H
+        assert maps[2.0].lr_yx == pytest.approx((5.25, 2.75))
+        fr = kriging_frame(maps)
+        g = tiny_eqsr.upsample.inv1.attn.groups
+        assert len(fr) == 2 * 2 * (g + 1) * 9                    # scales × blocks × (groups + mean) × 3×3
+        np.testing.assert_allclose(fr["product"], fr["data"] * fr["distance"], rtol=1e-12)
+
+    def test_pixel_position_outside_the_image_is_an_error(self):
+        with pytest.raises(ValueError, match="pos"):
+            hr_pixel_at((1.0, 0.5), (10, 10))
+
+
+class TestCKA:
+    def test_identical_scales_give_unit_diagonal(self, tiny_eqsr, images):
+        mats, df = cka_matrices({"EQSR": tiny_eqsr}, images, (2.0, 2.0), batch_size=4)
+        m = mats["EQSR"]
+        n = len(tiny_eqsr.attention_blocks())
+        assert m.shape == (n, n)
+        np.testing.assert_allclose(torch.diagonal(m).numpy(), 1.0, atol=1e-9)
+        assert len(df) == n * n and set(df.columns) >= {"model", "i", "j", "cka"}
+        s = cka_summary(mats)
+        assert s.loc[0, "diag_mean"] == pytest.approx(1.0, abs=1e-9)
+
+
+class TestEqS:
+    def test_bicubic_is_finite_and_its_own_contrast_reference(self, images):
+        df = eq_s_curves({}, images[:2], [2.0, 3.0], thetas=(2.0,))
+        assert list(df["method"].unique()) == ["Bicubic"]
+        assert np.isfinite(df["eq_s_db"]).all() and (df["eq_s_db"] < 0).all()
+        np.testing.assert_allclose(df["contrast_ratio"], 1.0)
+        assert not df["flat"].any()
+
+    def test_flat_output_is_flagged_and_exact_agreement_stays_finite(self, images):
+        grey = lambda lr, size: torch.full((1, 3, *size), 0.5)          # noqa: E731  constant output
+        df = eq_s_curves({"grey": grey}, images[:2], [2.0], thetas=(2.0,))
+        row = df[df["method"] == "grey"].iloc[0]
+        assert row["exact"] and math.isnan(row["eq_s_db"])          # −∞ dB is stored as NaN + exact
+        assert row["flat"] and row["contrast_ratio"] == 0.0
+
+
+class TestClaimsAcrossBackbones:
+    def test_eqsr_is_compared_with_baselines_of_unstated_backbone(self, shared_data, paper_tables_dir):
+        from sr_lib.repro.experiments import EVAL_BUDGETS, Claim, TableSpec
+        from sr_lib.repro.papers.eqsr import check_claims_any_backbone
+        from sr_lib.repro.tables import load_tables
+        tables = load_tables(paper_tables_dir)
+        spec = TableSpec("eqsr", "poster_table", rows=tuple(comparison_rows("smoke").values()), metrics=("psnr",),
+                         claims=(Claim("EQSR", "LTE"),))
+        common = {"profile": "smoke", "seed": 0, "dataset": "Set5", "scored_as": "Set5", "n_images": 1,
+                  "crop": 96, "scale": 1.55, "ssim": 0.9, "weights": "trained here"}
+        raw = pd.DataFrame([{**common, "label": "EQSR", "printed_backbone": "EQNet", "psnr": 30.5},
+                            {**common, "label": "LTE", "printed_backbone": "", "psnr": 30.0}])
+        out = check_claims_any_backbone(spec, raw, "smoke", tables, data_root=shared_data,
+                                        budget=EVAL_BUDGETS["smoke"])
+        cell = out[(out["dataset"] == "Set5") & (out["scale"] == 1.55)].iloc[0]
+        assert cell["printed"] == pytest.approx(41.16 - 41.20)          # poster: EQSR 41.16, LTE 41.20
+        assert cell["ours"] == pytest.approx(0.5) and bool(cell["holds_ours"])
