@@ -13,7 +13,7 @@ time are both printed; on a shared machine CPU time is the load-independent numb
 Memory: x30 decoding of a 2040x1356 HR image (a DIV2K-sized output; LR 68x45) runs in a fresh
 process per method, so ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` is that decoding's peak;
 the resident size just before decoding is printed beside it. Queries are decoded in chunks
-(``Protocol.chunk``), so the peak grows with the output image, not with the number of queries
+(``sr_lib.engine.inference.DEFAULT_CHUNK``), so the peak grows with the output image, not with the number of queries
 decoded at once. Prints ratios measured in this one run; asserts nothing.
 """
 from __future__ import annotations
@@ -30,6 +30,7 @@ import sr_lib
 from sr_lib.config import config_for, model_options
 from sr_lib.data.io import to_tensor01
 from sr_lib.engine.evaluate import as_upscaler
+from sr_lib.engine.inference import DEFAULT_CHUNK
 from sr_lib.metrics.protocols import get_protocol
 
 # (method, backbone) pairs the table notebooks evaluate
@@ -61,7 +62,7 @@ def _test_image(side: int) -> torch.Tensor:
 def time_method(item: str, profile: str, hr: int, scale: int, repeats: int) -> dict:
     model, method, backbone = _build(item, profile)
     proto = get_protocol(PROTOCOL_OF.get(method, "liif"))
-    up = as_upscaler(model, proto, scale, backbone)
+    up = as_upscaler(model, proto, scale)
     lr = torch.nn.functional.interpolate(_test_image(hr), scale_factor=1 / scale, mode="bicubic",
                                          antialias=True, align_corners=False).clamp(0, 1)
     out = (lr.shape[-2] * scale, lr.shape[-1] * scale)
@@ -86,7 +87,7 @@ def _memory_child(item: str, profile: str, hr_hw, scale: int, threads: int, queu
         torch.set_num_threads(threads)
     model, method, backbone = _build(item, profile)
     proto = get_protocol(PROTOCOL_OF.get(method, "liif"))
-    up = as_upscaler(model, proto, scale, backbone)
+    up = as_upscaler(model, proto, scale)
     h, w = hr_hw[0] // scale, hr_hw[1] // scale
     lr = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
     before = _rss_mb()
@@ -95,7 +96,7 @@ def _memory_child(item: str, profile: str, hr_hw, scale: int, threads: int, queu
         sr = up(lr, (h * scale, w * scale), scale)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024            # KiB on Linux → MiB
     queue.put({"method": method, "backbone": backbone, "lr": [h, w], "hr": list(sr.shape[-2:]), "scale": scale,
-               "chunk": proto.chunk, "rss_before_mb": before, "peak_rss_mb": peak, "seconds": time.perf_counter() - t0,
+               "chunk": DEFAULT_CHUNK, "rss_before_mb": before, "peak_rss_mb": peak, "seconds": time.perf_counter() - t0,
                "output_mb": sr.numel() * sr.element_size() / 2 ** 20})
 
 

@@ -36,7 +36,7 @@
 #
 # where $v^*_t$ is the centre of LR pixel $t$ and $f_\theta$ is an MLP. All methods
 # of the zoo share this interface (`sr_lib/models/base.py`): `encode`, `query`, and
-# `super_resolve(lr, (H, W))` for whole images.
+# `sr_lib.super_resolve(model, lr, out_size=(H, W))` (or `scale=s`) for whole images.
 
 # %% tags=["parameters"]
 profile: str = "cpu"          # smoke | cpu | paper: size and training budget of the model
@@ -104,7 +104,7 @@ print(f"data: {root} ({images.name}); image {name!r}: "
 model = train("liif", "edsr-baseline", profile=profile, seed=seed, data_root=data_root or None, device=device)
 lr_t = to_tensor01(lr)                                             # [1,3,h,w] in [0,1]
 sr_bicubic = bicubic_matlab(lr_t, (H, W), scale)                   # [1,3,H,W]
-sr_liif = model.super_resolve(lr_t.to(dev), (H, W))                # [1,3,H,W], any (H, W)
+sr_liif = sr_lib.super_resolve(model, lr_t.to(dev), out_size=(H, W))  # [1,3,H,W], any (H, W)
 print(f"LIIF run {model.train_info['key']}: {len(model.train_info['loss'])} iterations, "
       f"{count_parameters(model):,} parameters")
 print("bicubic", tuple(sr_bicubic.shape), "| LIIF", tuple(sr_liif.shape))
@@ -117,7 +117,7 @@ print("bicubic", tuple(sr_bicubic.shape), "| LIIF", tuple(sr_liif.shape))
 corner = lr_t[..., :24, :24].to(dev)
 for s in (1.5, 2.0, 4.0, 7.3):
     size = (round(24 * s), round(24 * s))
-    print(f"×{s:<4g} → {tuple(model.super_resolve(corner, size).shape)}")
+    print(f"×{s:<4g} → {tuple(sr_lib.super_resolve(model, corner, out_size=size).shape)}")
 
 # %% [markdown]
 # ## 3. Side by side, with PSNR

@@ -72,10 +72,10 @@ import pandas as pd
 from IPython.display import Image
 
 from sr_lib.config import config_for
-from sr_lib.repro.experiments import (EVAL_BUDGETS, Claim, Row, TableSpec, check_claims, checkpoint_rows, claim_summary, read_raw,
-                                run_table, side_by_side_table, write_csv)
-from sr_lib.repro.tables import load_tables
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
+from sr_lib.repro import (EVAL_BUDGETS, claim_summary, combine, load_tables, read_raw, run_table, training_recipes,
+                          write_csv)
+from sr_lib.repro.papers import ipe_liif
 from sr_lib.viz import save_figure
 from sr_lib.viz.tables import claim_margin_figures, plot_psnr_vs_scale
 
@@ -100,54 +100,14 @@ print(f"results → {out_dir}")
 # wider scale range `scale_max`). Every learned row is trained once per seed at this
 # profile, or taken from the run cache when that run already finished. Fixed-scale CNNs
 # (EDSR-baseline, RDN: one model per integer scale) and "MetaSR w/ PE" (no such model in
-# sr_lib) are not run; their printed lines stay, marked.
+# sr_lib) are not run; their printed lines stay, marked. The rows and claims are defined in
+# `sr_lib/repro/papers/ipe_liif.py`.
 
 # %%
-EDSR, RDN = "edsr-baseline", "rdn"
-NOT_RUN = {"EDSR-baseline": "fixed-scale CNN (one model per scale): not an arbitrary-scale method, not trained",
-           "RDN": "fixed-scale CNN (one model per scale): not an arbitrary-scale method, not trained",
-           "MetaSR w/ PE [train block A]": "no MetaSR-with-plain-PE model in sr_lib",
-           "MetaSR w/ PE [train block B]": "no MetaSR-with-plain-PE model in sr_lib"}
-
-
-def wider(block: str, scale_max: float) -> tuple:
-    """Table 3: the five methods trained on s ~ U(1, scale_max)."""
-    over = {"scale_max": scale_max}
-    return tuple(Row(f"{label} [train block {block}]", method, EDSR, overrides=over) for label, method in
-                 (("LIIF", "liif"), ("LIIF w/ PE", "liif-pe"), ("IPE-LIIF", "ipe-liif"),
-                  ("MetaSR", "metasr"), ("IPE-MetaSR", "ipe-metasr")))
-
-
-SPECS = {
-    1: TableSpec("ipe_liif", "table1", rows=(
-        Row("Bicubic", "bicubic"),
-        *(Row(label, method, bb) for bb in (EDSR, RDN)
-          for label, method in (("MetaSR", "metasr"), ("LIIF", "liif"), ("IPE-LIIF", "ipe-liif")))),
-        claims=(Claim("IPE-LIIF", "LIIF"), Claim("IPE-LIIF", "MetaSR")), not_run=NOT_RUN),
-    2: TableSpec("ipe_liif", "table2", rows=tuple(
-        Row(label, method, RDN) for label, method in (("MetaSR", "metasr"), ("LIIF", "liif"), ("IPE-LIIF", "ipe-liif"))),
-        claims=(Claim("IPE-LIIF", "LIIF"), Claim("IPE-LIIF", "MetaSR")), not_run=NOT_RUN),
-    3: TableSpec("ipe_liif", "table3", rows=wider("A", block_a_scale_max) + wider("B", block_b_scale_max),
-                 metrics=("psnr",), not_run=NOT_RUN,
-                 claims=tuple(Claim(f"{better} [train block {b}]", f"{worse} [train block {b}]")
-                              for b in "AB" for better, worse in (("IPE-LIIF", "LIIF"), ("IPE-LIIF", "LIIF w/ PE"),
-                                                                  ("IPE-MetaSR", "MetaSR")))),
-    4: TableSpec("ipe_liif", "table4", metrics=("psnr",), rows=(
-        Row("IPE-LIIF", "ipe-liif", EDSR),
-        Row("IPE-LIIF [L=16]", "ipe-liif", EDSR, options={"L": 16}),
-        Row("IPE-LIIF [L=4]", "ipe-liif", EDSR, options={"L": 4}),
-        Row("LIIF w/ PE [L=10]", "liif-pe", EDSR, options={"L": 10}),
-        Row("IPE-LIIF [+cell]", "ipe-liif", EDSR, options={"use_cell": True}),
-        Row("IPE-LIIF [-skip]", "ipe-liif", EDSR, options={"skip": False})),
-        claims=(Claim("IPE-LIIF", "LIIF w/ PE [L=10]", note="IPE beats plain PE"),
-                Claim("IPE-LIIF", "IPE-LIIF [-skip]", strict=False, note="skip connections help"),
-                Claim("IPE-LIIF", "IPE-LIIF [+cell]", kind="out", strict=False,
-                      note="appending the cell hurts large scales"),
-                Claim("IPE-LIIF", "IPE-LIIF [L=4]", strict=False, note="bandwidth effect is minor"))),
-}
-SPECS = {k: v for k, v in SPECS.items() if k in tables}
-n_runs = len({(r.method, r.backbone, tuple(r.options.items()), tuple(r.overrides.items()))
-              for s in SPECS.values() for r in s.rows if r.learned})
+SPECS = {k: spec for k, spec in ipe_liif.table_specs(block_a_scale_max, block_b_scale_max).items() if k in tables}
+if SPECS:
+    display(pd.concat([spec.rows_frame() for spec in SPECS.values()], ignore_index=True))
+n_runs = len(training_recipes(SPECS.values()))
 print(f"{n_runs} distinct training recipes x {len(seeds)} seeds = {n_runs * len(seeds)} runs (cached ones are reused)")
 
 # %% [markdown]
@@ -159,11 +119,9 @@ print(f"{n_runs} distinct training recipes x {len(seeds)} seeds = {n_runs * len(
 # reproduces published models.
 
 # %%
-official = [r for r in checkpoint_rows(data_root)
-            if r.label in ("LIIF", "MetaSR") and r.printed_backbone in ("EDSR-baseline", "RDN")]
+official = ipe_liif.official_rows(data_root)
 if 1 in SPECS and official:
-    s1 = SPECS[1]
-    SPECS[1] = TableSpec(s1.paper, s1.table, rows=s1.rows + tuple(official), claims=s1.claims, not_run=s1.not_run)
+    SPECS[1] = SPECS[1].with_rows(official)
 print(f"official checkpoints: {[r.checkpoint for r in official] or 'none found'}")
 
 # %% [markdown]
@@ -175,13 +133,9 @@ print(f"official checkpoints: {[r.checkpoint for r in official] or 'none found'}
 # pixels for the benchmarks, on RGB with s + 6 for DIV2K).
 
 # %%
-raw = {}
-for k, spec in SPECS.items():
-    print(f"--- Table {k}")
-    raw[k] = run_table(spec, profile, seeds=seeds, data_root=data_root or None, device=device, budget=budget,
-                       raw_csv=raw_csv, progress=profile != "smoke", tables=printed_all, log=print)
-everything = read_raw(raw_csv)
-print(f"{len(everything)} evaluations in {raw_csv.name}")
+results = {k: run_table(spec, profile, seeds=seeds, data_root=data_root, device=device, raw_csv=raw_csv,
+                        tables=printed_all, log=print) for k, spec in SPECS.items()}
+print(f"{len(read_raw(raw_csv))} evaluations in {raw_csv.name}")
 
 # %% [markdown]
 # ## Side by side with the printed tables
@@ -193,21 +147,9 @@ print(f"{len(everything)} evaluations in {raw_csv.name}")
 # number; its `delta` mixes the budget gap with the dataset gap.
 
 # %%
-side, claims = [], []
-for k, spec in SPECS.items():
-    sbs = side_by_side_table(spec, everything, profile, data_root=data_root or None, budget=budget,
-                             tables=printed_all)
-    side.append(sbs)
-    claims.append(check_claims(spec, everything, profile, data_root=data_root or None, budget=budget,
-                               tables=printed_all))
-    shown = sbs[sbs["status"] == "ours"]
-    print(f"\nTable {k}: {len(shown)} of {len(sbs)} printed cells have ours"
-          + (f"; stand-in: {shown['stand_in'].iloc[0]}" if len(shown) and shown["stand_in"].iloc[0] else ""))
-    if len(shown):
-        display(shown.pivot_table(index=["backbone", "method", "metric"], columns="scale",
-                                  values=["printed", "ours"], aggfunc="first").round(3))
-side = pd.concat(side, ignore_index=True)
-claims = pd.concat(claims, ignore_index=True)
+for result in results.values():
+    display(result)                     # how many printed cells have ours, then printed vs ours per scale
+side, claims = combine(results.values())
 write_csv(side, out_dir / "ipe_liif_tables.csv")
 write_csv(claims, out_dir / "ipe_liif_claims.csv")
 print(f"wrote {out_dir / 'ipe_liif_tables.csv'} ({len(side)} lines) and ipe_liif_claims.csv ({len(claims)} lines)")

@@ -79,20 +79,21 @@ import time
 import numpy as np
 import pandas as pd
 
-from sr_lib.repro.papers.ciaosr import (TABLE_COLUMNS, add_lpips, lpips_status, model_sizes, plot_degradation, plot_ratios,
-                                  run_synthesis, size_time_lines, time_inference, unavailable_lines)
+import sr_lib
 from sr_lib.config import config_for, model_options
 from sr_lib.data import realworld
 from sr_lib.data.datasets import load_dataset
 from sr_lib.data.resolver import resolve_data_root
-from sr_lib.engine.device import get_device
-from sr_lib.engine.train import train
-from sr_lib.repro.experiments import (BACKBONE_LABELS, EVAL_BUDGETS, METHOD_LABELS, Claim, Row, TableSpec, _image_set, check_claims, claim_summary, plan_test_sets,
-                                read_raw, run_table, side_by_side_table, write_csv)
 from sr_lib.metrics import no_reference
-from sr_lib.repro.tables import load_tables
 from sr_lib.paths import figures_dir, results_dir
+from sr_lib.repro import (EVAL_BUDGETS, METHOD_LABELS, TableSpec, claim_summary, combine, compare_table, load_eval_set,
+                          load_tables, plan_test_sets, read_raw, run_table, side_by_side_table, training_recipes,
+                          write_csv)
+from sr_lib.repro.papers import ciaosr
+from sr_lib.repro.papers.ciaosr import (TABLE_COLUMNS, add_lpips, lpips_status, model_sizes, run_synthesis,
+                                        size_time_lines, time_inference, unavailable_lines)
 from sr_lib.viz import save_figure
+from sr_lib.viz.ciaosr import plot_degradation, plot_ratios
 from sr_lib.viz.tables import claim_margin_figures, plot_psnr_vs_scale
 
 pd.set_option("display.width", 200)
@@ -103,7 +104,7 @@ seeds = tuple(range(seed, seed + (n_seeds or len(cfg.seeds))))
 budget = EVAL_BUDGETS[profile]
 raw_csv = out_dir / "ciaosr_raw.csv"
 printed_all = load_tables()
-BACKBONES = list(backbones) or (["rdn"] if profile == "smoke" else ["edsr-baseline", "rdn", "swinir"])
+BACKBONES = list(backbones) or ciaosr.default_backbones(profile)
 t_start = time.perf_counter()
 print(f"profile {profile}: seeds {seeds}; backbones {BACKBONES}; {cfg.iterations} iterations of batch "
       f"{cfg.batch_size} ({cfg.lr_size}x{cfg.lr_size} LR patches, {cfg.n_queries} queries)")
@@ -122,64 +123,19 @@ print(f"results → {out_dir}")
 #
 # Table 4's checkmark rows were lost in the text extraction (`paper_tables/README.md`): we
 # read *ablation A* as neither component (its numbers ≈ RDN-LIIF) and *ablation B* as
-# attention-in-attention without the non-local branch.
+# attention-in-attention without the non-local branch. The rows and claims are defined in
+# `sr_lib/repro/papers/ciaosr.py`.
 
 # %%
-EDSR, RDN, SWIN = "edsr-baseline", "rdn", "swinir"
-FIVE = (("MetaSR", "metasr"), ("LIIF", "liif"), ("ITSRN", "itsrn"), ("LTE", "lte"), ("CiaoSR", "ciaosr"))
-FIXED = "fixed-scale CNN (one model per scale): not an arbitrary-scale method, not trained"
-BEATS = tuple(Claim("CiaoSR", other) for other in ("LTE", "ITSRN", "LIIF", "MetaSR"))
-
-
-def five(bbs) -> tuple:
-    return tuple(Row(label, method, bb) for bb in bbs for label, method in FIVE)
-
-
-bench_bbs = [b for b in BACKBONES if b in (RDN, SWIN)]
-rdn = RDN in BACKBONES
-not_in = f"backbone not run at this profile (backbones = {BACKBONES})"
-NOT_RUN = {"EDSR-baseline": FIXED, "RDN": FIXED, "SwinIR": FIXED}
-SPECS = {
-    1: TableSpec("ciaosr", "table1", rows=(Row("Bicubic", "bicubic"),) + five(BACKBONES), claims=BEATS,
-                 metrics=("psnr",), not_run=NOT_RUN),
-    2: TableSpec("ciaosr", "table2", rows=five(bench_bbs), claims=BEATS, metrics=("psnr",), not_run=NOT_RUN),
-    3: TableSpec("ciaosr", "table3", rows=five(bench_bbs), claims=BEATS, metrics=("psnr",), not_run=NOT_RUN),
-    4: TableSpec("ciaosr", "table4", metrics=("psnr",), rows=(
-        Row("CiaoSR [ablation A]", "ciaosr", RDN, options={"ensemble": "mlp", "non_local": False}),
-        Row("CiaoSR [ablation B]", "ciaosr", RDN, options={"non_local": False}),
-        Row("CiaoSR [full]", "ciaosr", RDN)),
-        claims=(Claim("CiaoSR [full]", "CiaoSR [ablation B]", note="the non-local branch helps"),
-                Claim("CiaoSR [ablation B]", "CiaoSR [ablation A]", note="attention beats an MLP-weighted ensemble"))),
-    5: TableSpec("ciaosr", "table5", metrics=("psnr",), rows=(
-        *(Row(f"CiaoSR [train discrete {{{','.join(map(str, sc))}}}]", "ciaosr", RDN, overrides={"scales": sc})
-          for sc in ((2,), (3,), (4,), (2, 3, 4))),
-        Row("CiaoSR [train continuous 1-4]", "ciaosr", RDN)),
-        claims=tuple(Claim("CiaoSR [train continuous 1-4]", f"CiaoSR [train discrete {d}]")
-                     for d in ("{2}", "{3}", "{4}", "{2,3,4}"))),
-    7: TableSpec("ciaosr", "table7", rows=five([RDN]), claims=BEATS, metrics=("psnr",)),
-    8: TableSpec("ciaosr", "table8", rows=five([RDN]), claims=BEATS, metrics=("ssim",)),
-}
-STEPS = {"CiaoSR [1 step x12]": (12,), "CiaoSR [2 steps x2>x12]": (2, 6), "CiaoSR [3 steps x2>x4>x12]": (2, 2, 3)}
-SPEC6 = TableSpec("ciaosr", "table6", rows=tuple(Row(label, "ciaosr", RDN) for label in STEPS),
-                  claims=(Claim("CiaoSR [1 step x12]", "CiaoSR [2 steps x2>x12]"),
-                          Claim("CiaoSR [2 steps x2>x12]", "CiaoSR [3 steps x2>x4>x12]"),
-                          Claim("CiaoSR [1 step x12]", "CiaoSR [2 steps x2>x12]", metric="ssim"),
-                          Claim("CiaoSR [2 steps x2>x12]", "CiaoSR [3 steps x2>x4>x12]", metric="ssim")))
-if profile == "smoke":   # one row per switch is enough to run every code path
-    for k, keep in ((4, ("CiaoSR [ablation A]", "CiaoSR [full]")),
-                    (5, ("CiaoSR [train discrete {2}]", "CiaoSR [train continuous 1-4]"))):
-        sp = SPECS[k]
-        SPECS[k] = TableSpec(sp.paper, sp.table, rows=tuple(r for r in sp.rows if r.label in keep),
-                             claims=tuple(c for c in sp.claims if c.better in keep and c.worse in keep),
-                             metrics=sp.metrics, not_run={lab: "not run at smoke" for lab in
-                                                         {r.label for r in sp.rows} - set(keep)})
-skipped = {k: "needs the rdn backbone" for k in (4, 5, 6, 7, 8) if not rdn}
-skipped.update({k: "needs rdn or swinir" for k in (2, 3) if not bench_bbs})
+SPECS = ciaosr.table_specs(BACKBONES, profile)
+rdn = ciaosr.RDN in BACKBONES
+skipped = ciaosr.skipped_tables(BACKBONES)
 RUN = {k: s for k, s in SPECS.items() if k in tables and k not in skipped}
 print("tables trained/evaluated here:", sorted(RUN) + ([6] if 6 in tables and 6 not in skipped else []))
 print("skipped:", skipped or "none")
-n_runs = len({(r.method, r.backbone, tuple(r.options.items()), tuple(r.overrides.items()))
-              for s in RUN.values() for r in s.rows if r.learned})
+if RUN:
+    display(pd.concat([spec.rows_frame() for spec in RUN.values()], ignore_index=True))
+n_runs = len(training_recipes(RUN.values()))
 print(f"{n_runs} distinct training recipes x {len(seeds)} seed(s) (cached runs are reused, also across notebooks)")
 
 # %% [markdown]
@@ -191,11 +147,8 @@ print(f"{n_runs} distinct training recipes x {len(seeds)} seed(s) (cached runs a
 # with a border of s pixels, and decoding in 192-pixel LR tiles (32 overlap) at ×2–×4.
 
 # %%
-raw = {}
-for k, spec in RUN.items():
-    print(f"--- Table {k}")
-    raw[k] = run_table(spec, profile, seeds=seeds, data_root=data_root or None, device=device, budget=budget,
-              raw_csv=raw_csv, progress=profile != "smoke", tables=printed_all, log=print)
+results = {k: run_table(spec, profile, seeds=seeds, data_root=data_root, device=device, raw_csv=raw_csv,
+                        tables=printed_all, log=print) for k, spec in RUN.items()}
 print(f"{len(read_raw(raw_csv))} evaluations in {raw_csv.name}")
 
 # %% [markdown]
@@ -208,16 +161,17 @@ print(f"{len(read_raw(raw_csv))} evaluations in {raw_csv.name}")
 # %%
 raw6 = []
 if 6 in tables and 6 not in skipped:
-    sets6 = {ts.printed: (ts, _image_set(ts, data_root or None))
+    sets6 = {ts.printed: (ts, load_eval_set(ts, data_root))
              for ts in plan_test_sets(["Urban100", "Manga109"], profile, data_root or None, budget)}
     print("Table 6 test sets:", [ts.images for ts, _ in sets6.values()], "(Manga109 is absent here)" if
           "Manga109" not in sets6 else "")
     for s in seeds:
-        model = train("ciaosr", RDN, profile=profile, seed=s, data_root=data_root or None, device=device,
-                      progress=profile != "smoke")
-        raw6.append(run_synthesis(model, model.train_info["key"], STEPS, sets6, profile, s, RDN))
+        model = sr_lib.train("ciaosr", ciaosr.RDN, profile=profile, seed=s, data_root=data_root or None,
+                             device=device, progress=profile != "smoke")
+        raw6.append(run_synthesis(model, model.train_info["key"], ciaosr.STEPS, sets6, profile, s, ciaosr.RDN))
 if raw6:
-    raw[6] = pd.concat(raw6, ignore_index=True)
+    results[6] = compare_table(ciaosr.TABLE6, pd.concat(raw6, ignore_index=True), profile, data_root=data_root,
+                               tables=printed_all)
 
 # %% [markdown]
 # ## Side by side with the printed tables
@@ -228,22 +182,10 @@ if raw6:
 # with the protocol's DIV2K rule. A stand-in number is not a DIV2K number.
 
 # %%
-side, claims = [], []
-# each table's own results (run_table's return value): a cached evaluation carries this table's label
-for k, spec in list(RUN.items()) + ([(6, SPEC6)] if 6 in raw else []):
-    sbs = side_by_side_table(spec, raw[k], profile, data_root=data_root or None, budget=budget, tables=printed_all)
-    run_labels = {BACKBONE_LABELS[b] for b in BACKBONES}
-    sbs["status"] = [not_in if (st != "ours" and m in dict(FIVE) and b and b not in run_labels) else st
-                     for st, m, b in zip(sbs["status"], sbs["method"], sbs["backbone"])]
-    sbs["note"] = sbs["stand_in"]
-    side.append(sbs)
-    claims.append(check_claims(spec, raw[k], profile, data_root=data_root or None, budget=budget, tables=printed_all))
-    shown = sbs[sbs["status"] == "ours"]
-    print(f"\nTable {k}: {len(shown)} of {len(sbs)} printed cells have ours"
-          + (f"; stand-in: {shown['stand_in'].iloc[0]}" if len(shown) and shown["stand_in"].iloc[0] else ""))
-    if len(shown):
-        display(shown.pivot_table(index=["dataset", "backbone", "method", "metric"], columns="scale",
-                                  values=["printed", "ours"], aggfunc="first").round(3))
+for result in results.values():
+    display(result)                     # how many printed cells have ours, then printed vs ours per scale
+# the printed lines of a backbone not in `backbones` say so; `note` carries the stand-in
+side = [ciaosr.table_lines(result.side, BACKBONES) for result in results.values()]
 
 # %% [markdown]
 # ## Table 7: model size and inference time
@@ -263,16 +205,16 @@ for k, spec in list(RUN.items()) + ([(6, SPEC6)] if 6 in raw else []):
 # %%
 table7 = None
 if 7 in tables:
-    methods = [m for _, m in FIVE]
-    sizes = model_sizes(methods, EDSR)
+    methods = [m for _, m in ciaosr.FIVE]
+    sizes = model_sizes(methods, ciaosr.EDSR)
     display(sizes)
     n_in = time_input or {"smoke": 16, "cpu": 48}.get(profile, 192)
     reps = time_repeats or (1 if profile == "smoke" else 3)
     # smoke: the smoke-size models (seconds); otherwise the full-size models
-    opts = {m: {k: v for k, v in model_options(cfg, m, EDSR).items() if k != "backbone"} for m in methods} \
+    opts = {m: {k: v for k, v in model_options(cfg, m, ciaosr.EDSR).items() if k != "backbone"} for m in methods} \
         if profile == "smoke" else None
-    dev = get_device(device)
-    times = time_inference(methods, EDSR, lr_size=n_in, scale=4.0, repeats=reps, device=str(dev), options=opts)
+    dev = sr_lib.get_device(device)
+    times = time_inference(methods, ciaosr.EDSR, lr_size=n_in, scale=4.0, repeats=reps, device=str(dev), options=opts)
     display(times)
     table7 = size_time_lines(sizes, times, profile, f"{dev} ({'smoke-size models' if opts else 'full-size models'})",
                              tables=printed_all)
@@ -304,11 +246,11 @@ nr = no_reference.availability()
 print("no-reference metrics:", {m: (r or "available") for m, r in nr.items()})
 extra = []
 if 8 in RUN and not lpips_reason:          # lpips and its trunk weights are here: compute it
-    sets8 = {ts.dataset: _image_set(ts, data_root or None)
+    sets8 = {ts.dataset: load_eval_set(ts, data_root)
              for ts in plan_test_sets(["Urban100"], profile, data_root or None, budget)}
-    raw[8] = add_lpips(raw[8], SPECS[8], profile, sets8, data_root=data_root or None, device=device)
+    raw8 = add_lpips(results[8].raw, SPECS[8], profile, sets8, data_root=data_root or None, device=device)
     sp = SPECS[8]
-    lp = side_by_side_table(TableSpec(sp.paper, sp.table, sp.rows, metrics=("lpips",)), raw[8], profile,
+    lp = side_by_side_table(TableSpec(sp.paper, sp.table, sp.rows, metrics=("lpips",)), raw8, profile,
                             data_root=data_root or None, budget=budget, tables=printed_all)
     extra.append(lp.assign(note="LPIPS (lpips package, AlexNet) on the whole RGB image")[TABLE_COLUMNS])
 elif 8 in tables:
@@ -370,10 +312,10 @@ if 9 in tables:
 # verdict that says when the difference is within seed noise.
 
 # %%
-parts = [s[TABLE_COLUMNS] for s in side] + ([table7] if table7 is not None else []) + extra
+parts = side + ([table7] if table7 is not None else []) + extra
 allt = pd.concat([p for p in parts if len(p)], ignore_index=True)
 write_csv(allt, out_dir / "ciaosr_tables.csv")
-claims = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame()
+_, claims = combine(results.values())
 write_csv(claims, out_dir / "ciaosr_claims.csv")
 print(f"wrote {out_dir / 'ciaosr_tables.csv'} ({len(allt)} lines; {int((allt['status'] == 'ours').sum())} with ours) "
       f"and ciaosr_claims.csv ({len(claims)} lines)")
@@ -391,7 +333,7 @@ if len(evaluated):
 
 # %%
 if 1 in RUN:
-    fig = plot_psnr_vs_scale(allt[allt["table"] == "table1"], methods=["Bicubic"] + [m for m, _ in FIVE],
+    fig = plot_psnr_vs_scale(allt[allt["table"] == "table1"], methods=["Bicubic"] + [m for m, _ in ciaosr.FIVE],
                              title=f"CiaoSR Table 1 — printed vs ours ({profile})")
     save_figure(fig, fig_dir / "ciaosr_table1_psnr_vs_scale.png")
     display(fig)

@@ -74,12 +74,11 @@ import numpy as np
 import pandas as pd
 
 from sr_lib.config import config_for
-from sr_lib.repro.papers.eqsr import (check_claims_any_backbone, comparison_rows, table1_parameter_counts,
-                                  table1_rows)
-from sr_lib.repro.experiments import (EVAL_BUDGETS, SIDE_COLUMNS, Claim, TableSpec, claim_summary, printed_cells, read_raw, run_table,
-                                side_by_side_table, write_csv)
-from sr_lib.repro.tables import load_tables
 from sr_lib.paths import figures_dir, results_dir
+from sr_lib.repro import (EVAL_BUDGETS, SIDE_COLUMNS, TableSpec, claim_summary, combine, load_tables, printed_cells,
+                          read_raw, run_table, write_csv)
+from sr_lib.repro.papers import eqsr
+from sr_lib.repro.papers.eqsr import table1_parameter_counts
 from sr_lib.viz import save_figure
 from sr_lib.viz.tables import claim_margin_figures, plot_psnr_vs_scale
 
@@ -103,27 +102,13 @@ print(f"results → {out_dir}")
 # marked. Table 1's models keep their (G, B) and take this profile's width
 # (`sr_lib/config.py`, `sizes['eqsr']`); at `smoke` the kriging upsampler is also narrowed
 # (16 channels instead of 256) and only Models I and IV are trained, so that the profile
-# runs in about a minute.
+# runs in about a minute. The rows and claims are defined in `sr_lib/repro/papers/eqsr.py`.
 
 # %%
-ROWS = comparison_rows(profile)
-T1_ROWS = table1_rows(profile)
-t1_keep = table1_models or (["I", "IV"] if profile == "smoke" else ["I", "II", "III", "IV", "V"])
-T1_NOT_RUN = {k: f"not trained at this profile (table1_models = {t1_keep})" for k in T1_ROWS
-              if k.split("Model ")[1].rstrip("]") not in t1_keep}
-T1_ROWS = {k: r for k, r in T1_ROWS.items() if k not in T1_NOT_RUN}
-NOT_RUN = {"EQSR†": "needs ImageNet pre-training (800k iterations), out of reach here"}
-CLAIMS = tuple(Claim("EQSR", worse) for worse in ("Bicubic", "MetaSR", "ArbSR", "LIIF", "LTE"))
-SPECS = {
-    "poster": TableSpec("eqsr", "poster_table", rows=tuple(ROWS.values()), metrics=("psnr",), claims=CLAIMS,
-                        not_run=NOT_RUN),
-    "supp3": TableSpec("eqsr", "supp_table3", rows=tuple(ROWS.values()), claims=CLAIMS, not_run=NOT_RUN),
-    "supp1": TableSpec("eqsr", "supp_table1", rows=tuple(T1_ROWS.values()), metrics=("psnr",),
-                       claims=(Claim("EQSR [Model IV]", "EQSR [Model I]", note="larger model is better"),),
-                       not_run=T1_NOT_RUN),
-}
-SPECS = {k: v for k, v in SPECS.items() if k in tables}
-for label, row in {**ROWS, **T1_ROWS}.items():
+ALL_SPECS = eqsr.table_specs(profile, table1_models)
+ROWS = {row.label: row for spec in ALL_SPECS.values() for row in spec.rows}     # printed label → Row
+SPECS = {k: v for k, v in ALL_SPECS.items() if k in tables}
+for label, row in ROWS.items():
     print(f"{label:18s} → {row.method} on {row.backbone or '-'} {row.options or ''}")
 
 # %% [markdown]
@@ -158,14 +143,11 @@ if "supp1" in tables:
 # shared with notebook 31 (and, for LIIF / MetaSR on EDSR-baseline, with notebook 10).
 
 # %%
-raw = {}
-for k, spec in SPECS.items():
-    print(f"--- {spec.table}")
-    spec_seeds = seeds[:table1_seeds] if (k == "supp1" and table1_seeds) else seeds
-    raw[k] = run_table(spec, profile, seeds=spec_seeds, data_root=data_root or None, device=device, budget=budget,
-                       raw_csv=raw_csv, progress=profile != "smoke", tables=printed_all)
-everything = read_raw(raw_csv)
-print(f"{len(everything)} evaluations in {raw_csv.name}")
+# claims compare EQSR (printed on "EQNet") with baselines of unstated backbone: per (dataset, scale)
+results = {k: run_table(spec, profile, seeds=seeds[:table1_seeds] if (k == "supp1" and table1_seeds) else seeds,
+                        data_root=data_root, device=device, raw_csv=raw_csv, tables=printed_all, any_backbone=True)
+           for k, spec in SPECS.items()}
+print(f"{len(read_raw(raw_csv))} evaluations in {raw_csv.name}")
 
 # %% [markdown]
 # ## Side by side with the printed tables
@@ -176,20 +158,9 @@ print(f"{len(everything)} evaluations in {raw_csv.name}")
 # Manga109 cells are kept with the status "dataset absent".
 
 # %%
-side, claims = [], []
-for k, spec in SPECS.items():
-    sbs = side_by_side_table(spec, everything, profile, data_root=data_root or None, budget=budget,
-                             tables=printed_all)
-    side.append(sbs)
-    claims.append(check_claims_any_backbone(spec, everything, profile, printed_all, data_root=data_root or None,
-                                            budget=budget))
-    shown = sbs[sbs["status"] == "ours"]
-    print(f"\n{spec.table}: {len(shown)} of {len(sbs)} printed cells have ours")
-    if len(shown):
-        display(shown.pivot_table(index=["dataset", "method", "metric"], columns="scale",
-                                  values=["printed", "ours"], aggfunc="first").round(3))
-side = pd.concat(side, ignore_index=True) if side else pd.DataFrame(columns=SIDE_COLUMNS)
-claims = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame()
+for result in results.values():
+    display(result)                     # how many printed cells have ours, then printed vs ours per scale
+side, claims = combine(results.values())
 side.loc[(side["dataset"] == "Manga109") & side["ours"].isna(), "status"] = \
     "dataset absent on this machine (Manga109's licence forbids redistribution)"
 
@@ -232,7 +203,7 @@ if "supp1" in tables:
                    delta=pc["ours"] - pc["printed"], weights="full-size model on the meta device",
                    status="ours (exact count)", profile=profile)
     side = pd.concat([side, pc.reindex(columns=SIDE_COLUMNS)], ignore_index=True)
-trained_on = {label: row.backbone or "" for label, row in {**ROWS, **T1_ROWS}.items()}
+trained_on = {label: row.backbone or "" for label, row in ROWS.items()}
 side["trained_backbone"] = side["method"].map(trained_on).fillna("")
 write_csv(side, out_dir / "eqsr_tables.csv")
 if len(claims):

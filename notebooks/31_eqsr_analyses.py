@@ -74,8 +74,8 @@ from sr_lib.config import config_for
 from sr_lib.engine.device import get_device
 from sr_lib.repro.papers.eqsr import (analysis_rows, cka_matrices, cka_summary, eq_s_curves, image_crops, kriging_frame,
                                   kriging_maps, train_row)
-from sr_lib.repro.experiments import write_csv
-from sr_lib.metrics.equivariance import model_upscaler
+from sr_lib.repro import write_csv
+from sr_lib.engine.evaluate import ModelUpscaler
 from sr_lib.paths import figures_dir, results_dir
 from sr_lib.viz.cka import plot_cka_heatmaps
 from sr_lib.viz.equivariance import plot_eq_curves
@@ -194,7 +194,7 @@ display(fig)
 
 # %%
 eq_imgs = image_crops("B100", crop, eq_images, data_root or None, seed=seed)
-upscalers = {name: model_upscaler(m) for name, m in models.items()}
+upscalers = {name: ModelUpscaler(m) for name, m in models.items()}
 eq = eq_s_curves(upscalers, eq_imgs, eq_scales, eq_thetas)
 write_csv(eq, out_dir / "eqsr_analyses_eq_s.csv")
 fig = plot_eq_curves(eq, title=f"EQ_S over scale ({profile}; lower = more equivariant)")

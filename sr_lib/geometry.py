@@ -19,9 +19,11 @@ def lr_size_for(hr_hw, scale: float) -> tuple:
     return tuple(int(math.floor(n / scale + 1e-9)) for n in hr_hw)
 
 
-def hr_size_for(lr_hw, scale: float) -> tuple:
-    """HR size of an LR image at ``scale``: ``round(n·s)`` per side (Python rounding, as the code)."""
-    return tuple(int(round(n * scale)) for n in lr_hw)
+def hr_size_for(lr_hw, scale) -> tuple:
+    """HR size of an LR image at ``scale`` (one number, or one per axis ``(sy, sx)``): ``round(n·s)``
+    per side (Python rounding, as the code)."""
+    scales = tuple(scale) if isinstance(scale, (tuple, list)) else (scale,) * len(lr_hw)
+    return tuple(int(round(n * s)) for n, s in zip(lr_hw, scales))
 
 
 def scale_hw(lr_hw, out_hw) -> tuple[float, float]:

@@ -17,15 +17,15 @@ import torch
 from PIL import Image
 
 import sr_lib
-from sr_lib.engine.checkpoint import CheckpointError, load_checkpoint, save_model
+from sr_lib.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from sr_lib.cli import main as cli_main
 from sr_lib.config import config_for, model_options
 from sr_lib.data.io import load_image, save_image
 from sr_lib.data.resolver import resolve_data_root
 from sr_lib.engine.evaluate import ModelUpscaler, append_results
-from sr_lib.engine.runs import save_checkpoint
 from sr_lib.metrics.protocols import check_scale
 from sr_lib.geometry import hr_size_for
+from sr_lib.engine.inference import super_resolve
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 SMOKE = config_for("smoke")
@@ -145,7 +145,7 @@ class TestEveryModelOnOddSizes:
         for hw, s in (((3, 5), 2), ((13, 7), 2.5)):
             lr = torch.rand(1, 3, *hw, generator=gen)
             out = hr_size_for(hw, s)
-            sr = model.super_resolve(lr, out)
+            sr = super_resolve(model, lr, out_size=out)
             assert sr.shape == (1, 3, *out)
             assert torch.isfinite(sr).all() and sr.min() >= 0 and sr.max() <= 1
 
@@ -153,13 +153,13 @@ class TestEveryModelOnOddSizes:
         model = smoke_model("ciaosr")
         lr = torch.rand(1, 3, 20, 45)                # smaller side 20 ≤ overlap 32
         tiled = ModelUpscaler(model, tile=192, tile_overlap=32)(lr, (80, 180), 4)
-        assert torch.equal(tiled, model.super_resolve(lr, (80, 180)))
+        assert torch.equal(tiled, super_resolve(model, lr, out_size=(80, 180)))
 
 
 # ---------------------------------------------------------------------------------------------
 def liif_ckpt(tmp_path, name="liif.pt"):
     path = tmp_path / name
-    save_model(smoke_model("liif"), path)
+    save_checkpoint(path, smoke_model("liif"))
     return path
 
 
@@ -171,7 +171,7 @@ class TestCheckpoints:
         ck = torch.load(liif_ckpt(tmp_path), weights_only=True)
         ck["model"]["name"] = "metasr"               # LIIF weights presented as MetaSR
         ck["model"]["args"] = {k: v for k, v in ck["model"]["args"].items() if k != "hidden"}
-        save_checkpoint(ck, tmp_path / "other.pt")
+        torch.save(ck, tmp_path / "other.pt")
         with pytest.raises(CheckpointError, match="does not fit MetaSR: unexpected keys.*shape mismatch"):
             load_checkpoint(tmp_path / "other.pt")
         err = run_cli(capsys, *EVAL, "--checkpoint", tmp_path / "other.pt", "--data-root", tmp_path)
@@ -189,7 +189,7 @@ class TestCheckpoints:
         dropped = sorted(sd)[0]
         del sd[dropped]
         sd["extra.weight"] = torch.zeros(1)
-        save_checkpoint(ck, tmp_path / "bad.pt")
+        torch.save(ck, tmp_path / "bad.pt")
         with pytest.raises(CheckpointError) as e:
             load_checkpoint(tmp_path / "bad.pt")
         msg = one_line(e.value)
@@ -201,7 +201,7 @@ class TestCheckpoints:
 
     def test_failed_checkpoint_write_leaves_no_file(self, tmp_path):
         with pytest.raises(Exception):
-            save_checkpoint({"f": lambda: 0}, tmp_path / "ck.pt")   # not picklable: fails mid-write
+            save_checkpoint(tmp_path / "ck.pt", smoke_model("liif"), f=lambda: 0)   # not picklable: fails mid-write
         assert list(tmp_path.iterdir()) == []
 
 

@@ -8,10 +8,11 @@ An **upscaler** is any callable ``(lr, (H, W), scale) -> sr`` with ``lr`` a floa
 - ``bicubic_matlab_uint8`` — the same on the uint8 LR with MATLAB's per-pass uint8 rounding;
 - ``bicubic_pil`` — PIL bicubic of the uint8 LR (rounded once by PIL);
 - ``bicubic_torch`` — ``F.interpolate(mode='bicubic', align_corners=False)``, clamped;
-- ``ModelUpscaler(model, ...)`` — any ``ImplicitSR`` (``model.super_resolve``) with the
-  protocol's inference options: chunked queries (bounded memory), LTE's cell clip and SwinIR
-  window padding, CiaoSR's 192/32 tiles with uniform averaging of overlaps. Padding that a
-  model does itself (SwinIR to a multiple of 8, EQSR to 16) stays inside the model.
+- ``ModelUpscaler(model, ...)`` — any ``ImplicitSR`` through ``sr_lib.engine.inference.super_resolve``
+  with the protocol's inference options: LTE's cell clip, CiaoSR's 192/32 tiles with uniform
+  averaging of overlaps; chunked queries (bounded memory) and the window padding of encoders that
+  need it (``model.input_window``: the LTE-flavour SwinIR, under every protocol). Padding that a
+  model does itself (CiaoSR's SwinIR to a multiple of 8, EQSR to 16) stays inside the model.
 
     res = evaluate(bicubic_matlab, load_dataset("Set5"), 2, "eqsr")
     res["psnr"], res["ssim"], res["per_image"]
@@ -39,8 +40,8 @@ from sr_lib.data.datasets import ImageSet, canonical_name, load_dataset
 from sr_lib.data.io import to_tensor01
 from sr_lib.data.resize import imresize_matlab, pil_bicubic
 from sr_lib.data.resolver import BUNDLED_NOTE, resolve_data_root
+from sr_lib.engine.inference import DEFAULT_CHUNK, super_resolve
 from sr_lib.metrics.protocols import check_scale, get_protocol
-from sr_lib.models.base import DEFAULT_CHUNK
 from sr_lib.paths import atomic_write_text
 
 RESULT_COLUMNS = ["method", "backbone", "profile", "seed", "dataset", "scale", "protocol",
@@ -81,76 +82,39 @@ UPSCALERS = {"bicubic": bicubic_matlab, "bicubic-uint8": bicubic_matlab_uint8, "
 
 
 class ModelUpscaler:
-    """Wrap an ``ImplicitSR`` model as an upscaler with a protocol's inference options.
+    """An ``ImplicitSR`` model as an upscaler ``(lr, (H, W), scale=None) -> sr``, with a protocol's
+    inference options: a thin wrapper of ``sr_lib.engine.inference.super_resolve`` (which documents
+    them: ``cell_scale`` = LTE's clip, ``window`` = caller-side padding, ``None`` = the model's
+    ``input_window``, ``tile`` / ``tile_overlap`` = CiaoSR's tiles, ``chunk`` = queries per decoder
+    call). The caller's size and scale both reach ``super_resolve``. The LR goes to the model's
+    device and dtype; the result comes back on the LR's."""
 
-    cell_scale: LTE's clip (cell × max(s/4, 1)); window: LTE's SwinIR padding — the LR is
-    extended by flip-and-concatenate by ``(h // window + 1)·window − h`` rows (1..window,
-    never 0; columns alike), the padded image is decoded at round(s·padded size) and the
-    output cropped top-left; tile / tile_overlap: CiaoSR — LR tiles of min(tile, h, w) px at
-    stride tile − overlap plus a last tile flush with the border, each decoded on its own
-    full grid (cell 2/(tile·s)), overlaps averaged with equal weights; an image whose smaller LR
-    side is ≤ the overlap (e.g. ≤ 32 px) is decoded whole (the official loop cannot tile it); chunk:
-    queries per decoder call (lowered to fit the memory budget, ``sr_lib.engine.memory``).
-    """
-
-    def __init__(self, model, cell_scale: float = 1.0, window: int = 0, tile: int = 0,
+    def __init__(self, model, cell_scale: float = 1.0, window: int | None = None, tile: int = 0,
                  tile_overlap: int = 0, chunk: int = DEFAULT_CHUNK):
-        self.model, self.cell_scale, self.window = model, cell_scale, window
-        self.tile, self.tile_overlap, self.chunk = tile, tile_overlap, chunk
+        self.model = model
+        self.options = {"cell_scale": cell_scale, "window": window, "tile": tile,
+                        "tile_overlap": tile_overlap, "chunk": chunk}
 
-    def _decode(self, lr, out_size):
-        return self.model.super_resolve(lr, out_size, chunk=self.chunk, cell_scale=self.cell_scale)
-
-    @torch.no_grad()
     def __call__(self, lr: torch.Tensor, out_size, scale=None) -> torch.Tensor:
-        device = next(self.model.parameters()).device
-        lr = lr.to(device)
-        H, W = out_size
-        s = float(scale) if scale is not None else H / lr.shape[-2]
-        if self.window:
-            h, w = lr.shape[-2:]
-            ph, pw = (h // self.window + 1) * self.window - h, (w // self.window + 1) * self.window - w
-            while lr.shape[-2] < h + ph:                                # one flip suffices unless h < 8
-                lr = torch.cat([lr, lr.flip(-2)], -2)
-            while lr.shape[-1] < w + pw:
-                lr = torch.cat([lr, lr.flip(-1)], -1)
-            lr = lr[..., : h + ph, : w + pw]
-            out = self._decode(lr, (round(s * (h + ph)), round(s * (w + pw))))
-            return out[..., :H, :W]
-        if self.tile:
-            return self._tiled(lr, (H, W), s)
-        return self._decode(lr, (H, W))
-
-    def _tiled(self, lr, out_size, s):
-        if abs(s - round(s)) > 1e-9:
-            raise ValueError(f"tiled inference needs an integer scale, got {s:g}")
-        s = int(round(s))
-        h, w = lr.shape[-2:]
-        t = min(self.tile, h, w)
-        stride = t - self.tile_overlap
-        if stride <= 0:             # LR side <= overlap: one tile would be the whole image anyway
-            return self._decode(lr, out_size)
-        ys = list(range(0, h - t, stride)) + [h - t]
-        xs = list(range(0, w - t, stride)) + [w - t]
-        acc = lr.new_zeros(lr.shape[0], 3, h * s, w * s)            # [B,3,H,W]
-        cnt = lr.new_zeros(1, 1, h * s, w * s)
-        for y in ys:
-            for x in xs:
-                patch = self._decode(lr[..., y:y + t, x:x + t], (t * s, t * s))
-                acc[..., y * s:(y + t) * s, x * s:(x + t) * s] += patch
-                cnt[..., y * s:(y + t) * s, x * s:(x + t) * s] += 1
-        return (acc / cnt)[..., : out_size[0], : out_size[1]]
+        p = next(self.model.parameters(), None)
+        x = lr if p is None else lr.to(device=p.device, dtype=p.dtype)
+        sr = super_resolve(self.model, x, scale=scale, out_size=out_size, **self.options)   # [B,3,H,W]
+        return sr.to(device=lr.device, dtype=lr.dtype)
 
 
-def as_upscaler(upscaler, protocol=None, scale=None, backbone: str = ""):
-    """A callable upscaler: names in ``UPSCALERS``, callables as they are, models wrapped
-    with ``protocol.inference_options(scale, backbone)``."""
+def _is_model(obj) -> bool:
+    return isinstance(obj, torch.nn.Module) and hasattr(obj, "encode") and hasattr(obj, "query")
+
+
+def as_upscaler(upscaler, protocol=None, scale=None):
+    """A callable upscaler: names in ``UPSCALERS``, callables as they are, models (``encode`` +
+    ``query``) wrapped with ``protocol.inference_options(scale)``."""
     if isinstance(upscaler, str):
         if upscaler not in UPSCALERS:
             raise ValueError(f"unknown upscaler {upscaler!r}; known: {', '.join(UPSCALERS)}")
         return UPSCALERS[upscaler]
-    if hasattr(upscaler, "super_resolve"):
-        opts = get_protocol(protocol).inference_options(scale, backbone) if protocol else {}
+    if _is_model(upscaler):
+        opts = get_protocol(protocol).inference_options(scale) if protocol else {}
         return ModelUpscaler(upscaler, **opts)
     if callable(upscaler):
         return upscaler
@@ -161,7 +125,7 @@ def as_upscaler(upscaler, protocol=None, scale=None, backbone: str = ""):
 # evaluation
 # ---------------------------------------------------------------------------------------------
 
-def evaluate(upscaler, dataset, scale, protocol, data_root=None, backbone: str = "",
+def evaluate(upscaler, dataset, scale, protocol, data_root=None,
              limit: int | None = None, progress: bool = False) -> dict:
     """PSNR/SSIM of ``upscaler`` on ``dataset`` (an ``ImageSet`` or a name) at ``scale``.
 
@@ -174,7 +138,7 @@ def evaluate(upscaler, dataset, scale, protocol, data_root=None, backbone: str =
     s = check_scale(scale)
     if not isinstance(dataset, ImageSet):
         dataset = load_dataset(dataset, data_root, limit=limit)
-    up = as_upscaler(upscaler, proto, s, backbone)
+    up = as_upscaler(upscaler, proto, s)
     metric_name = dataset.name.split(" (")[0]
     rows = []
     for i, (name, hr) in enumerate(dataset):
@@ -263,7 +227,7 @@ def add_cli(subparsers) -> None:
     p = subparsers.add_parser("evaluate", help="PSNR/SSIM of a method on a dataset under a paper's protocol")
     p.add_argument("--method", default="bicubic",
                    help=f"{', '.join(UPSCALERS)} or a learned method (needs --checkpoint)")
-    p.add_argument("--backbone", default="", help="backbone name (recorded; selects LTE's SwinIR window)")
+    p.add_argument("--backbone", default="", help="backbone name (recorded in the results row)")
     p.add_argument("--checkpoint", default=None, help="checkpoint of a learned method")
     p.add_argument("--dataset", required=True, help="Set5, Set14, B100, Urban100, Manga109, DIV2K-val")
     p.add_argument("--scale", required=True, help="upscaling factor >= 1 (non-integer allowed)")
@@ -302,12 +266,12 @@ def run_cli(args) -> int:
                             f"(or use one of {', '.join(UPSCALERS)})")
         if not Path(args.checkpoint).is_file():
             raise FileNotFoundError(f"checkpoint not found: {args.checkpoint}")
-        import sr_lib
+        from sr_lib.engine.checkpoint import load_checkpoint
         from sr_lib.engine.device import get_device
-        upscaler = sr_lib.load_checkpoint(args.checkpoint).to(get_device(args.device)).eval()
+        upscaler = load_checkpoint(args.checkpoint).to(get_device(args.device)).eval()
         backbone = args.backbone or str(getattr(upscaler, "spec", {}).get("args", {}).get("backbone", ""))
     dataset = load_dataset(dataset_name, root, limit=args.limit)
-    res = evaluate(upscaler, dataset, scale, proto, backbone=backbone, limit=args.limit)
+    res = evaluate(upscaler, dataset, scale, proto, limit=args.limit)
     summary = {"method": args.method, "backbone": backbone, "profile": args.profile, "seed": args.seed,
                "dataset": res["dataset"], "scale": res["scale"], "protocol": res["protocol"],
                "psnr": round(res["psnr"], 6), "ssim": round(res["ssim"], 6),

@@ -1,10 +1,10 @@
 """Per-block features through forward hooks, and the layer × layer CKA between two
 SR scales of one model (EQSR supplement Sec. 3; ``methods-notes.md`` §3).
 
-Which blocks: ``block_names(model)`` asks the model — ``analysis_blocks()``
-(names; ArbSR: every backbone ResBlock) or ``attention_blocks()`` (``(name,
-module)`` pairs; EQNet/HAT: every window-attention and overlapping
-cross-attention layer) — or pass names yourself.
+Which blocks: ``block_names(model)`` asks the model's ``feature_blocks()``, the
+``(name, module)`` pairs of its encoder's blocks (EDSR: the ResBlocks, also ArbSR's
+backbone; RDN: the RDBs; SwinIR: the RSTBs; EQNet/HAT: every window-attention and
+overlapping cross-attention layer) — or pass names yourself.
 
 Feature layout: a hooked module's output (first element if a tuple) is kept as
 ``[B, C, h, w]``. Token outputs ``[B, N, C]`` are turned into maps with the
@@ -38,11 +38,9 @@ from sr_lib.metrics.cka import MinibatchCKA
 
 
 def block_names(model) -> list[str]:
-    """The model's per-block feature modules, in order."""
-    if hasattr(model, "analysis_blocks"):
-        return list(model.analysis_blocks())
-    if hasattr(model, "attention_blocks"):
-        return [name for name, _ in model.attention_blocks()]
+    """Names (in ``model.named_modules()``) of the model's per-block feature modules, in order."""
+    if hasattr(model, "feature_blocks"):
+        return [name for name, _ in model.feature_blocks()]
     raise ValueError(f"{type(model).__name__} does not name its analysis blocks; pass names=[...] "
                      "(module names from model.named_modules())")
 
@@ -90,7 +88,7 @@ def encoder_features(model, lr: torch.Tensor, scale, names=None) -> dict[str, to
     ``scale``: ``{name: [B,C,h,w]}`` in block order, cropped to the LR size."""
     names = block_names(model) if names is None else list(names)
     with capture(model, names) as store:
-        model.encode(model.normalize(lr), scale)
+        model.encode(model.normalize(lr), scale if isinstance(scale, (tuple, list)) else (scale, scale))
     h, w = lr.shape[-2:]
     missing = [n for n in names if n not in store]
     if missing:

@@ -4,7 +4,8 @@
     chunk = plan_chunk(model, (h, w), (H, W), chunk=4096)    # largest chunk <= 4096 within the budget,
                                                              # or MemoryBudgetError with the estimate
 
-``super_resolve`` runs in two phases (``sr_lib/models/base.py``):
+``super_resolve`` (``sr_lib.engine.inference``, which owns the default chunk and calls
+``plan_chunk`` before every decode) runs in two phases:
 
 1. **encode** — backbone and per-image tables (LIIF's unfolded latents, CiaoSR's non-local attention
    and pair tables, …). Its peak grows with the LR pixel count n = h·w, quadratically for CiaoSR's
@@ -38,8 +39,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from sr_lib.models.base import DEFAULT_CHUNK
-from sr_lib.geometry import make_coord
+from sr_lib.geometry import query_grid
 
 DEFAULT_BUDGET = 3 * 1024 ** 3          # bytes
 MIN_CHUNK = 1024                        # smaller chunks only add Python overhead
@@ -204,7 +204,7 @@ def _measure(model, p: torch.Tensor) -> MemoryProfile:
     for side in _ENCODE_PROBE:
         lr = torch.rand(1, 3, side, side, generator=gen).to(p)
         with LiveBytes() as mode:
-            feat = model.encode(model.normalize(lr), 2.0)
+            feat = model.encode(model.normalize(lr), (2.0, 2.0))
         enc_traces.append([lr.nbytes + v for v in mode.trace])
         retained.append(_tensor_bytes(feat))
         feats[side] = feat
@@ -216,17 +216,15 @@ def _measure(model, p: torch.Tensor) -> MemoryProfile:
         sizes = [s * s for s in _GRID_PROBE]
         lr = torch.rand(1, 3, 16, 16, generator=gen).to(p)
         for side in _GRID_PROBE:
-            feat = model.encode(model.normalize(lr), side / 16)
-            coord = make_coord((side, side), flatten=False, dtype=p.dtype, device=p.device).unsqueeze(0)
-            cell = torch.full((1, 2, side, side), 2.0 / side, dtype=p.dtype, device=p.device)
+            feat = model.encode(model.normalize(lr), (side / 16, side / 16))
+            coord, cell = query_grid((side, side), 1, "grid", dtype=p.dtype, device=p.device)   # [1,H,W,2], [1,2,H,W]
             with LiveBytes() as mode:
                 model.query(feat, coord, cell)
             traces.append(mode.trace)
     else:
         sizes = list(_QUERY_PROBE)
         feat = feats[_ENCODE_PROBE[1]]
-        coord = make_coord((64, 64), dtype=p.dtype, device=p.device).unsqueeze(0)    # [1,4096,2] ≥ the probe
-        cell = torch.full_like(coord, 2.0 / 64)
+        coord, cell = query_grid((64, 64), 1, "flat", dtype=p.dtype, device=p.device)   # [1,4096,2] ≥ the probe
         for q in sizes:
             with LiveBytes() as mode:
                 model.query(feat, coord[:, :q], cell[:, :q])
@@ -250,8 +248,9 @@ class MemoryEstimate:
         return max(self.encode, self.decode)
 
 
-def estimate(model, lr_hw, out_hw, chunk: int = DEFAULT_CHUNK, batch: int = 1) -> MemoryEstimate:
-    """Estimated peak memory of ``model.super_resolve`` for an LR of ``lr_hw`` → ``out_hw``."""
+def estimate(model, lr_hw, out_hw, chunk: int, batch: int = 1) -> MemoryEstimate:
+    """Estimated peak memory of ``super_resolve(model, ...)`` for an LR of ``lr_hw`` → ``out_hw``,
+    decoding ``chunk`` queries per call."""
     prof = profile(model)
     elem = next(model.parameters(), torch.empty(0)).element_size()
     n = int(lr_hw[0]) * int(lr_hw[1])
@@ -265,7 +264,7 @@ def _gb(x: float) -> str:
     return f"{x / 1024 ** 3:.2f} GB"
 
 
-def plan_chunk(model, lr_hw, out_hw, chunk: int = DEFAULT_CHUNK, budget=None, batch: int = 1) -> int:
+def plan_chunk(model, lr_hw, out_hw, chunk: int, budget=None, batch: int = 1) -> int:
     """The largest chunk ≤ ``chunk`` (≥ ``MIN_CHUNK`` unless the image is smaller) whose estimated
     peak fits ``budget`` (default ``default_budget()``); ``MemoryBudgetError`` with the estimate
     when none does."""
@@ -277,7 +276,7 @@ def plan_chunk(model, lr_hw, out_hw, chunk: int = DEFAULT_CHUNK, budget=None, ba
         return int(chunk)
     name = (getattr(model, "spec", None) or {}).get("name") or type(model).__name__
     where = f"{name}: {int(lr_hw[0])}×{int(lr_hw[1])} → {int(out_hw[0])}×{int(out_hw[1])}"
-    hint = "use tiles (ModelUpscaler(tile=...)), a smaller output, or raise SR_MEMORY_BUDGET"
+    hint = "use tiles (super_resolve(..., tile=...)), a smaller output, or raise SR_MEMORY_BUDGET"
     if full.encode > budget:
         raise MemoryBudgetError(f"{where} needs ~{_gb(full.encode)} to encode the LR image, over the "
                                 f"{_gb(budget)} budget; {hint}")

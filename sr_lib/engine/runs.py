@@ -5,25 +5,21 @@
         ckpt.pt      latest resumable checkpoint (model, optimizer, scheduler, EMA, step, RNG states)
         final.pt     the finished model; its presence means "done, reuse me"
 
-Checkpoints are self-describing (LIIF's convention, ``style-anchors.md`` §1.A):
-``{'format': 'sr_lib/1', 'model': {'name', 'args', 'sd'}, ...}`` holding only primitives and
-tensors, so ``torch.load(weights_only=True)`` reads them. Every file is written atomically
-(temporary file, fsync, ``os.replace``): a kill at any moment leaves the previous file intact.
+The key is a hash of ``spec.json``'s payload: method, backbone, make-options, the config without
+its runtime fields, seed and the training data's identity. It names no module path or class, so
+moving code does not change it (``tests/engine/test_runs.py`` pins the keys of finished runs).
+The checkpoints themselves are written and read by ``sr_lib.engine.checkpoint``; ``spec.json``
+is written atomically (``sr_lib.paths.atomic_write_text``).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 
-import torch
-
-import sr_lib
 from sr_lib.paths import atomic_write_text, runs_dir
 
-FORMAT = "sr_lib/1"
 # config fields that change how a run is *watched*, not what it computes: not part of the key
 RUNTIME_FIELDS = ("checkpoint_every", "log_every_s", "cpu_threads", "seeds")
 
@@ -47,46 +43,6 @@ def run_dir(profile: str, key: str, root=None) -> Path:
     return base / key
 
 
-def save_checkpoint(obj: dict, path) -> None:
-    """``torch.save`` to ``path`` atomically (tmp + fsync + ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def load_checkpoint(path, map_location="cpu") -> dict:
-    """Read an sr_lib checkpoint (``weights_only=True``: tensors and primitives only)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise ValueError(f"{path} is not an {FORMAT} checkpoint")
-    return ckpt
-
-
-def model_from_checkpoint(ckpt: dict, device=None) -> torch.nn.Module:
-    """Rebuild ``sr_lib.make(name, **args)`` and load the stored weights strictly."""
-    spec = ckpt["model"]
-    model = sr_lib.make(spec["name"], **spec["args"])
-    model.load_state_dict(spec["sd"])
-    return model.to(device) if device is not None else model
-
-
 def write_spec(path, payload: dict) -> None:
     atomic_write_text(path, json.dumps(payload, sort_keys=True, indent=1, default=list) + "\n")
 
@@ -101,5 +57,4 @@ def list_runs(profile: str, root=None) -> list:
     return out
 
 
-__all__ = ["FORMAT", "key_payload", "run_key", "run_dir", "save_checkpoint", "load_checkpoint",
-           "model_from_checkpoint", "write_spec", "list_runs"]
+__all__ = ["RUNTIME_FIELDS", "key_payload", "run_key", "run_dir", "write_spec", "list_runs"]

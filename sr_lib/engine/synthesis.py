@@ -50,7 +50,7 @@ def step_sizes(lr_hw, scales: Sequence[float], out_size=None) -> list[tuple[int,
 
 @torch.no_grad()
 def synthesize(model, lr: torch.Tensor, scales: Sequence[float] = (2, 6), out_size=None,
-               protocol: str | None = None, backbone: str = "", quantize: bool = True) -> torch.Tensor:
+               protocol: str | None = None, quantize: bool = True) -> torch.Tensor:
     """Upscale ``lr [B,3,h,w]`` (in [0, 1]) by ``math.prod(scales)`` in ``len(scales)`` steps.
 
     ``model``: an ``ImplicitSR`` or any upscaler accepted by ``evaluate.as_upscaler``.
@@ -59,7 +59,7 @@ def synthesize(model, lr: torch.Tensor, scales: Sequence[float] = (2, 6), out_si
     img = lr
     sizes = step_sizes(lr.shape[-2:], scales, out_size)
     for i, (s, size) in enumerate(zip(scales, sizes)):
-        upscaler = as_upscaler(model, protocol, scale=s, backbone=backbone)
+        upscaler = as_upscaler(model, protocol, scale=s)
         img = upscaler(img, size, s)
         if quantize and i < len(scales) - 1:
             img = quantize_uint8(img)

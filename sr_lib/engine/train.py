@@ -29,13 +29,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-import sr_lib
 from sr_lib.config import TrainConfig, config_for, model_options
 from sr_lib.data.pairs import TrainImages, load_training_images, sample_batch
 from sr_lib.engine.device import get_device
 from sr_lib.engine import ddp
-from sr_lib.engine.runs import (FORMAT, key_payload, load_checkpoint, model_from_checkpoint, run_dir,
-                                run_key, save_checkpoint, write_spec)
+from sr_lib.engine.checkpoint import checkpoint_dict, model_from_checkpoint, read_checkpoint, save_checkpoint
+from sr_lib.engine.runs import key_payload, run_dir, run_key, write_spec
+from sr_lib.models.registry import make
 
 
 # ----------------------------------------------------------------------------------------------
@@ -109,16 +109,15 @@ def _target(model, gt: torch.Tensor, layout: str) -> torch.Tensor:
 
 def _step_loss(model, net, batch: dict, device, dtype) -> torch.Tensor:
     b = {k: v.to(device=device, dtype=dtype) for k, v in batch.items()}
-    scale = b["scale"] if getattr(model, "needs_scale", False) else None
-    pred = net(model.normalize(b["lr"]), b["coord"], b["cell"], scale)
+    s = b["scale"]                                                             # [B] square crops: sy = sx
+    scale_hw = (s, s) if getattr(model, "needs_scale", False) else None
+    pred = net(model.normalize(b["lr"]), b["coord"], b["cell"], scale_hw)
     return F.l1_loss(pred, _target(model, b["gt"], model.query_layout))
 
 
-def _checkpoint(model, opt, sched, ema, step, history, cfg, seed, key, seconds=0.0) -> dict:
+def _resume_state(opt, sched, ema, step, history, cfg, seed, key, seconds=0.0) -> dict:
+    """What a resumable checkpoint holds besides the model (``save_checkpoint``'s extras)."""
     return {
-        "format": FORMAT,
-        "model": {**getattr(model, "spec", {"name": type(model).__name__, "args": {}}),
-                  "sd": model.state_dict()},
         "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
         "ema": ema.state_dict() if ema is not None else None,
         "step": step, "rng": rng_state(), "config": cfg.to_dict(), "seed": seed, "key": key,
@@ -143,7 +142,7 @@ def fit(model: torch.nn.Module, cfg: TrainConfig, images: TrainImages, *, seed: 
     ema = EMA(model, cfg.ema_decay) if cfg.ema_decay else None
     start, history, seconds = 0, [], 0.0
     if ckpt_path is not None and os.path.exists(ckpt_path):
-        ck = load_checkpoint(ckpt_path, map_location=device)
+        ck = read_checkpoint(ckpt_path, map_location=device)
         model.load_state_dict(ck["model"]["sd"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
@@ -177,8 +176,8 @@ def fit(model: torch.nn.Module, cfg: TrainConfig, images: TrainImages, *, seed: 
             done = step + 1
             if ckpt_path is not None and dist.is_main and (done % cfg.checkpoint_every == 0
                                                            or done == cfg.iterations):
-                save_checkpoint(_checkpoint(model, opt, sched, ema, done, history, cfg, seed, key,
-                                            seconds + time.perf_counter() - t0), ckpt_path)
+                save_checkpoint(ckpt_path, model, **_resume_state(opt, sched, ema, done, history, cfg, seed, key,
+                                                                  seconds + time.perf_counter() - t0))
     finally:
         bar.close()
         torch.set_num_threads(threads)
@@ -225,11 +224,11 @@ def train(method: str, backbone: str | None = None, *, profile: str = "cpu", see
     dist = ddp.init_from_env()
     dev = get_device(ddp.device_preference(dist, device))
     if final_path.is_file():
-        ck = load_checkpoint(final_path, map_location=dev)
+        ck = read_checkpoint(final_path, map_location=dev)
     else:
         _set_deterministic(dev)
         seed_everything(seed)
-        model = sr_lib.make(method, **opts)
+        model = make(method, **opts)
         if dist.is_main:
             write_spec(rdir / "spec.json", {**payload, "key": key, "data_source": images.source,
                                             "n_images": len(images)})
@@ -237,14 +236,15 @@ def train(method: str, backbone: str | None = None, *, profile: str = "cpu", see
                      progress=progress, key=key)
         if result["ema"] is not None:
             model.load_state_dict(result["ema"].state_dict())
-        ck = {"format": FORMAT, "model": {**model.spec, "sd": model.state_dict()}, "step": cfg.iterations,
-              "config": cfg.to_dict(), "seed": seed, "key": key, "weights": "ema" if cfg.ema_decay else "raw",
-              "history": torch.tensor(result["loss"], dtype=torch.float64),
-              "train_seconds": result["seconds"]}
+        extra = {"step": cfg.iterations, "config": cfg.to_dict(), "seed": seed, "key": key,
+                 "weights": "ema" if cfg.ema_decay else "raw",
+                 "history": torch.tensor(result["loss"], dtype=torch.float64),
+                 "train_seconds": result["seconds"]}
         if dist.is_main:
-            save_checkpoint(ck, final_path)
+            save_checkpoint(final_path, model, **extra)
         ddp.barrier(dist)
-    model = model_from_checkpoint(ck, dev).eval()
+        ck = checkpoint_dict(model, **extra)       # every rank: the dict final.pt holds
+    model = model_from_checkpoint(ck, source=str(final_path)).to(dev).eval()
     model.train_info = {"key": key, "run_dir": str(rdir), "config": ck["config"], "seed": seed,
                         "loss": ck["history"].tolist(), "weights": ck["weights"]}
     return model

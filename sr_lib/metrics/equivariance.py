@@ -23,9 +23,10 @@ Sizes (our choice, stated so results are comparable):
 Per image the value is in dB; a set's value is the mean of the per-image dB
 values (as PSNR is averaged).
 
-An *upscaler* is any callable ``f(lr [1,3,h,w] in [0,1], (H, W)) -> [1,3,H,W]``:
-``model_upscaler(model)`` wraps ``model.super_resolve``; ``bicubic_upscaler`` is the
-baseline.
+An *upscaler* is any callable ``f(lr [1,3,h,w] in [0,1], (H, W)) -> [1,3,H,W]``, given by the
+caller (this module runs no model itself): ``sr_lib.engine.evaluate.ModelUpscaler(model)`` for a
+model (``super_resolve`` at the requested size, on the model's device, the result back on the
+LR's); ``bicubic_upscaler`` is the baseline.
 """
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ import pandas as pd
 import torch
 
 from sr_lib.data.resize import imresize_matlab
-from sr_lib.models.base import DEFAULT_CHUNK
 
 Upscaler = Callable[[torch.Tensor, tuple], torch.Tensor]
 
@@ -50,17 +50,6 @@ def bicubic_downscale(img: torch.Tensor, theta: float, size) -> torch.Tensor:
 def bicubic_upscaler(lr: torch.Tensor, size) -> torch.Tensor:
     """The Bicubic baseline as an upscaler: MATLAB bicubic to ``size``, clipped to [0, 1]."""
     return imresize_matlab(lr, size=tuple(size)).clamp(0, 1)
-
-
-def model_upscaler(model, chunk: int = DEFAULT_CHUNK) -> Upscaler:
-    """``model.super_resolve`` as an upscaler: the LR goes to the model's device (and dtype),
-    the result comes back to the LR's."""
-    p = next(model.parameters())
-
-    def f(lr, size):
-        out = model.super_resolve(lr.to(device=p.device, dtype=p.dtype), tuple(size), chunk=chunk)
-        return out.to(device=lr.device, dtype=lr.dtype)
-    return f
 
 
 def crop_for_theta(img: torch.Tensor, theta: float) -> torch.Tensor:
@@ -120,4 +109,4 @@ def eq_s_curve(f: Upscaler, images, scales: Iterable[float], thetas: Sequence[fl
 
 
 __all__ = ["eq_s", "eq_s_curve", "branch_pair", "crop_for_theta", "bicubic_downscale", "bicubic_upscaler",
-           "model_upscaler", "Upscaler"]
+           "Upscaler"]

@@ -3,8 +3,10 @@
 A protocol answers four questions (``reference-implementations.md`` §1.4, §4, §5.4, §6.3, §8):
 how the test LR is made from the HR at scale s, which HR pixels are compared, whether the
 SR output is rounded to uint8 first, and on which channel / border the metric is taken.
-Inference options that belong to a code base's test script (LTE's cell clip and SwinIR
-window padding, CiaoSR's tiles) live here too; ``sr_lib.engine.evaluate`` applies them.
+Inference options that belong to a code base's test script (LTE's cell clip, CiaoSR's tiles)
+live here too; ``sr_lib.engine.evaluate`` passes them to ``sr_lib.engine.inference.super_resolve``.
+The LR padding an encoder needs (the LTE-flavour SwinIR's window) is the model's
+``input_window``, not a protocol's: it is applied under every protocol.
 
     proto = get_protocol("eqsr")
     lr, hr = proto.make_pair(hr_uint8, 2.0)          # uint8 LR and the HR it is scored against
@@ -27,7 +29,6 @@ import numpy as np
 
 from sr_lib.data.resize import matlab_lr, mod_crop, pil_lr
 from sr_lib.metrics.psnr_ssim import psnr, quantize_255, ssim
-from sr_lib.models.base import DEFAULT_CHUNK
 
 MAX_SCALE = 1000.0
 
@@ -67,13 +68,12 @@ class Protocol:
     div2k_rgb: bool = False                  # LIIF: RGB and shave s+6 on DIV2K (Y otherwise)
     shave_table: tuple = ()                  # ((scale, shave), ...) fixed borders (EQSR)
     shave_default: int | None = None         # border for scales not in the table; None → ceil(s)
-    # -- inference options applied by the evaluator --
+    # -- inference options applied by the evaluator (the LR padding of an encoder that needs it,
+    #    LTE's SwinIR window, is the model's ``input_window``, applied under every protocol) --
     cell_clip: float | None = None           # LTE: cell × max(s / cell_clip, 1)
-    window: int = 0                          # LTE: reflect-pad LR by 1..window px (SwinIR only)
     tile: int = 0                            # CiaoSR: LR tile size (0 = whole image)
     tile_overlap: int = 0
     tile_max_scale: float = 0.0              # tile only for s <= this
-    chunk: int = DEFAULT_CHUNK               # queries decoded at once; outputs do not depend on it (official eval_bsize 30000)
     notes: tuple = field(default=(), compare=False)
 
     # -- pairs --
@@ -122,15 +122,13 @@ class Protocol:
         b, y = self.shave(scale, dataset), self.y_channel(dataset)
         return psnr(sr255, hr, b, y), ssim(sr255, hr, b, y)
 
-    def inference_options(self, scale, backbone: str = "") -> dict:
-        """Keyword options for the evaluator at ``scale`` (``backbone`` decides the window)."""
+    def inference_options(self, scale) -> dict:
+        """Keyword options of ``super_resolve`` that this protocol sets at ``scale``."""
         s = check_scale(scale)
         return {
             "cell_scale": max(s / self.cell_clip, 1.0) if self.cell_clip else 1.0,
-            "window": self.window if (self.window and "swin" in backbone.lower()) else 0,
             "tile": self.tile if (self.tile and s <= self.tile_max_scale + 1e-9) else 0,
             "tile_overlap": self.tile_overlap,
-            "chunk": self.chunk,
         }
 
 
@@ -153,10 +151,11 @@ PROTOCOLS = {
         LIIF, name="ipe_liif",
         description="IPE-LIIF: no public code; assumed = LIIF's test.py (" + LIIF.description + ")"),
     "lte": replace(
-        LIIF, name="lte", cell_clip=4.0, window=8,
-        description="LTE test.py: LIIF's protocol + cell clip max(s/4,1) + SwinIR window reflect "
-                    "padding by 1..8 px",
-        notes=LIIF.notes + ("window padding only for SwinIR backbones (--window 8 scripts)",)),
+        LIIF, name="lte", cell_clip=4.0,
+        description="LTE test.py: LIIF's protocol + cell clip max(s/4,1) (SwinIR window padding by "
+                    "1..8 px: the model's input_window, under every protocol)",
+        notes=LIIF.notes + ("window padding of the LTE-flavour SwinIR (--window 8 scripts) comes from "
+                            "the model (input_window) and applies under every protocol",)),
     "ciaosr": Protocol(
         name="ciaosr",
         description="CiaoSR (mmedit): GTmod12 HR, MATLAB LR x2-4, PIL above; uint8 rounding; "

@@ -39,8 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sr_lib.models.base import DEFAULT_CHUNK, ImplicitSR, _mean
-from sr_lib.geometry import make_coord
+from sr_lib.models.base import ImplicitSR, _mean
 from sr_lib.models.layers.sampling import sample_bilinear
 from sr_lib.models.registry import make_backbone, register
 
@@ -52,12 +51,18 @@ _EDGE_EPS = 1e-3
 def scale_pairs(scale, batch: int, device=None, dtype=torch.float32) -> torch.Tensor:
     """The scale as a ``[B, 2]`` tensor of (s_h, s_w).
 
-    ``scale``: a number or a pair ``(s_h, s_w)`` for the whole batch, or a tensor
-    ``[B]`` / ``[B, 2]`` with one scale per sample.
+    ``scale``: a number or a pair ``(s_h, s_w)`` for the whole batch (each entry a number or a
+    ``[B]`` tensor, one scale per sample), or a tensor ``[B]`` / ``[B, 2]`` with one scale per sample.
     """
     if scale is None:
-        raise ValueError("ArbSR needs the SR scale: encode(x, scale) with a float or (s_h, s_w)")
-    if torch.is_tensor(scale) and scale.dim() > 0:
+        raise ValueError("ArbSR needs the SR scale: encode(x, scale_hw) with (s_h, s_w) or a float")
+    if isinstance(scale, (tuple, list)):
+        if len(scale) != 2:
+            raise ValueError(f"scale must be a pair (s_h, s_w), got {len(scale)} values")
+        sy, sx = (torch.as_tensor(v, dtype=dtype, device=device).reshape(-1) for v in scale)
+        n = max(sy.shape[0], sx.shape[0])
+        s = torch.stack([sy.expand(n), sx.expand(n)], -1)                   # [n,2]
+    elif torch.is_tensor(scale) and scale.dim() > 0:
         s = scale.to(device=device, dtype=dtype)
         s = s.view(-1, 1).expand(-1, 2) if s.dim() == 1 else s              # [B] → symmetric pairs
     else:
@@ -194,41 +199,28 @@ class ArbSR(ImplicitSR):
         self.upsample = ScaleAwareUpsampler(c, n_experts, hidden)
         self.tail = nn.Conv2d(c, 3, 3, padding=1)
 
-    def analysis_blocks(self) -> list[str]:
-        """Names of the backbone ResBlocks (the per-block features of the CKA analysis)."""
-        return [f"backbone.body.{i}" for i in range(len(self.backbone.body) - 1)]
+    @property
+    def encoder(self) -> nn.Module:
+        """The EDSR-layout backbone (registered as ``backbone``: its state_dict keys stay
+        ``backbone.*``); ``feature_blocks()`` are its ResBlocks ``backbone.body.{i}``."""
+        return self.backbone
 
-    def encode(self, x: torch.Tensor, scale=None) -> torch.Tensor:
-        """LR ``[B,3,h,w]`` in [0,1] and scale (number, (s_h, s_w), or per sample) → ``[B,C,h,w]``."""
-        scales = scale_pairs(scale, x.shape[0], x.device, x.dtype)           # [B,2]
-        head = self.backbone.head(x - _mean(x))
+    def encode(self, x: torch.Tensor, scale_hw=None) -> torch.Tensor:
+        """LR ``[B,3,h,w]`` in [0,1] and the scale per axis ``scale_hw = (s_h, s_w)`` (asymmetric SR;
+        a number, or one scale per sample: ``scale_pairs``) → ``[B,C,h,w]``."""
+        scales = scale_pairs(scale_hw, x.shape[0], x.device, x.dtype)        # [B,2]
+        head = self.encoder.head(x - _mean(x))
         res = head
-        for i, block in enumerate(self.backbone.body[:-1]):
+        for i, block in enumerate(self.encoder.body[:-1]):
             res = block(res)
             if (i + 1) % self.adapt_every == 0:
                 res = self.adapt[i // self.adapt_every](res, scales)
-        return self.backbone.body[-1](res) + head
+        return self.encoder.body[-1](res) + head
 
     def query(self, feat: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """Grid layout: ``coord [B,H,W,2]``, ``cell [B,2,H,W]`` → RGB ``[B,3,H,W]`` (mean added back)."""
         out = self.tail(self.upsample(feat, coord, cell))
         return out + _mean(out)
-
-    @torch.no_grad()
-    def super_resolve(self, lr: torch.Tensor, out_size, chunk: int = DEFAULT_CHUNK,
-                      cell_scale: float = 1.0) -> torch.Tensor:
-        """As ``ImplicitSR.super_resolve``, with the per-axis scale (H/h, W/w) given to the
-        encoder (asymmetric SR). The grid decoder runs on the whole image (``chunk`` unused);
-        a request over the memory budget is refused up front (``sr_lib.engine.memory``)."""
-        from sr_lib.engine.memory import plan_chunk
-        H, W = out_size
-        b, _, h, w = lr.shape
-        plan_chunk(self, (h, w), (H, W), chunk, batch=b)
-        feat = self.encode(self.normalize(lr), (H / h, W / w))
-        coord = make_coord((H, W), flatten=False, dtype=lr.dtype, device=lr.device).expand(b, H, W, 2)
-        cell = torch.tensor([2.0 / H, 2.0 / W], dtype=lr.dtype, device=lr.device) * cell_scale
-        out = self.query(feat, coord, cell.view(1, 2, 1, 1).expand(b, 2, H, W))
-        return self.denormalize(out).clamp(0, 1)
 
 
 @register("arbsr")

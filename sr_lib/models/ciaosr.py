@@ -50,11 +50,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sr_lib.official.refvec import official
 from sr_lib.models.base import ImplicitSR
 from sr_lib.models.layers.cross_scale_attention import CrossScaleAttention
 from sr_lib.models.layers.sampling import sample_bilinear, unfold3x3
-from sr_lib.models.liif import CORNERS, EPS_SHIFT, first_layer_rows, gather_rows, lr_grid, nearest_index
+from sr_lib.models.layers.local_ensemble import gather_rows, local_neighbours, lr_grid, nearest_index
+from sr_lib.models.liif import first_layer_rows
 from sr_lib.models.layers.mlp import MLP
 from sr_lib.models.layers.mlp import finish_mlp as _finish_mlp
 from sr_lib.models.layers.mlp import split_first_layer as _split_first_layer
@@ -96,7 +96,7 @@ class CiaoSR(ImplicitSR):
     """CiaoSR on any feature encoder ``[B,3,h,w] → [B,C,h,w]`` (module docstring).
 
     The encoder's child modules are registered at the top level (official key layout);
-    the encoder object itself is kept unregistered to call its ``forward``.
+    the encoder object itself is kept unregistered (``_encoder``) and reached as ``encoder``.
 
     The first Linear of φ_k and φ_v acts on [feature, rel, s]; its feature part is the
     same for every query that picks the same LR pixel, so ``encode`` applies it once per
@@ -130,12 +130,17 @@ class CiaoSR(ImplicitSR):
         self.channels = channels
 
     @property
+    def encoder(self) -> nn.Module:
+        """The feature encoder; its modules are this model's top-level ones (not a second copy)."""
+        return self._encoder
+
+    @property
     def _key_net(self) -> MLP:
         return self.imnet_k if self.config.ensemble == "attention" else self.imnet_w
 
     # ------------------------------------------------------------------ encoder side
-    def encode(self, x: torch.Tensor, scale=None) -> CiaoSRFeatures:
-        feat = self._encoder(x)                                           # [B,C,h,w]
+    def encode(self, x: torch.Tensor, scale_hw=None) -> CiaoSRFeatures:
+        feat = self.encoder(x)                                            # [B,C,h,w]
         unfold = unfold3x3(feat)                                          # [B,9C,h,w]
         value = torch.cat([unfold, self.cs_attn(feat)], 1) if self.config.non_local else unfold
         value = value.flatten(2).transpose(1, 2).contiguous()             # [B,hw,D]
@@ -179,16 +184,11 @@ class CiaoSR(ImplicitSR):
         """Softmax weights of the 4 neighbours per query, ``[B,Q,4]`` (order (−,−), (−,+), (+,−), (+,+))."""
         return self._ensemble(f, coord, cell)[0].permute(0, 2, 1)
 
-    def neighbour_coords(self, coord: torch.Tensor, cell: torch.Tensor, size) -> torch.Tensor:
-        """The 4 shifted coordinates ``[B,4,Q,2]`` (radius from the first query's cell, as released)."""
+    @staticmethod
+    def neighbour_radius(cell: torch.Tensor, size) -> tuple[torch.Tensor, torch.Tensor]:
+        """The shift radius (r_y, r_x), ``[B]`` each, from the first query's cell (as released)."""
         h, w = size
-        r_y = 1 / ((h - 1) / (1 - cell[:, 0, 0]))                         # [B]
-        r_x = 1 / ((w - 1) / (1 - cell[:, 0, 1]))
-        sign_y = coord.new_tensor([vy for vy, _ in CORNERS])
-        sign_x = coord.new_tensor([vx for _, vx in CORNERS])
-        shift = torch.stack([sign_y * r_y[:, None] + EPS_SHIFT,
-                             sign_x * r_x[:, None] + EPS_SHIFT], dim=-1)    # [B,4,2]
-        return (coord[:, None] + shift[:, :, None]).clamp(-1 + 1e-6, 1 - 1e-6)
+        return 1 / ((h - 1) / (1 - cell[:, 0, 0])), 1 / ((w - 1) / (1 - cell[:, 0, 1]))
 
     @staticmethod
     def _pair_index(q_idx: torch.Tensor, k_idx: torch.Tensor, w: int) -> torch.Tensor:
@@ -205,14 +205,10 @@ class CiaoSR(ImplicitSR):
         d_unf = f.query.shape[-1]
         q_idx = nearest_index(f.index_map, coord)                         # [B,Q] pixel at the unshifted coord
 
-        coord_n = self.neighbour_coords(coord, cell, (h, w)).reshape(b, 4 * q, 2)
-        idx = nearest_index(f.index_map, coord_n)                         # [B,4Q]
+        nb = local_neighbours(coord, cell, f.centres, f.index_map, (h, w), radius=self.neighbour_radius(cell, (h, w)))
+        idx, pos = nb.idx, nb.pos                                         # [B,4Q], [B,4,Q,4] [rel, s]
         value = gather_rows(f.value, idx).view(b, 4, q, -1)              # [B,4,Q,D]
         key = value[..., :d_unf]                                          # [B,4,Q,9C]
-        hw = coord.new_tensor([h, w])
-        rel = (coord[:, None] - f.centres[idx].view(b, 4, q, 2)) * hw     # [B,4,Q,2]
-        rel_cell = (cell * hw)[:, None].expand(b, 4, q, 2)                # [B,4,Q,2]
-        pos = torch.cat([rel, rel_cell], -1)                              # [B,4,Q,4]
 
         w_v = _split_first_layer(self.imnet_v, value.shape[-1])[1]
         pre_v = first_layer_rows(f.value_proj, idx, pos, w_v).view(b, 4, q, -1)   # [B,4,Q,hidden0]
@@ -268,82 +264,6 @@ def make_ciaosr(backbone: str = "edsr-baseline", hidden=(256, 256, 256, 256), no
     encoder, channels = _encoder_for(backbone, backbone_options)
     config = CiaoSRConfig(tuple(hidden), non_local, tuple(multi_scale), window, ensemble, softmax_scale)
     return CiaoSR(encoder, channels, config)
-
-
-# ---------------------------------------------------------------------------- official equivalence
-def _config_from_official(config: dict) -> CiaoSRConfig:
-    if config.get("local_size", 2) != 2 or not config.get("feat_unfold", True):
-        raise ValueError("only the released CiaoSR decoder (local_size=2, feat_unfold=True) is implemented")
-    hidden = tuple(config["imnet_q"]["hidden_list"])
-    return CiaoSRConfig(hidden=hidden, non_local=config.get("non_local_attn", True),
-                        multi_scale=tuple(config.get("multi_scale", [2])),
-                        softmax_scale=config.get("softmax_scale", 1))
-
-
-def _official_forward(model, ref, case, variant=""):
-    """``generator(inp_fed, coord, cell, test_mode=True)``: queries in chunks of ``eval_bsize``."""
-    if variant:
-        raise ValueError(f"CiaoSR reference vectors have no variant {variant!r}")
-    coord, cell = ref["coord"][case].contiguous(), ref["cell"][case].contiguous()
-    n = coord.shape[1]
-    bsize = ref["config"].get("eval_bsize") or n
-    feats = model.encode(ref["inp_fed"][case])
-    return torch.cat([model.query(feats, coord[:, i:i + bsize], cell[:, i:i + bsize])
-                      for i in range(0, n, bsize)], dim=1)
-
-
-@official("LocalImplicitSREDSR")
-class OfficialCiaoSREDSR:
-    """``LocalImplicitSREDSR`` (mmedit EDSR encoder) from its generator config."""
-
-    @staticmethod
-    def from_official_config(config: dict) -> CiaoSR:
-        enc = config["encoder"]
-        encoder = MMEditEDSR(in_channels=enc.get("in_channels", 3), mid_channels=enc.get("mid_channels", 64),
-                             num_blocks=enc.get("num_blocks", 16), res_scale=enc.get("res_scale", 1.0))
-        return CiaoSR(encoder, encoder.mid_channels, _config_from_official(config))
-
-    official_forward = staticmethod(_official_forward)
-
-
-@official("LocalImplicitSRRDN")
-class OfficialCiaoSRRDN:
-    """``LocalImplicitSRRDN`` (mmedit RDN encoder) from its generator config."""
-
-    @staticmethod
-    def from_official_config(config: dict) -> CiaoSR:
-        enc = config["encoder"]
-        encoder = MMEditRDN(in_channels=enc.get("in_channels", 3), mid_channels=enc.get("mid_channels", 64),
-                            num_blocks=enc.get("num_blocks", 16), num_layers=enc.get("num_layers", 8),
-                            channel_growth=enc.get("channel_growth", 64))
-        return CiaoSR(encoder, encoder.mid_channels, _config_from_official(config))
-
-    official_forward = staticmethod(_official_forward)
-
-
-@official("LocalImplicitSRSWINIR")
-class OfficialCiaoSRSwinIR:
-    """``LocalImplicitSRSWINIR`` (CiaoSR's SwinIR: 180-d features, reflect pad to the window, crop back).
-
-    The official encoder config also carries HAT-only keys (``compress_ratio``, ``squeeze_factor``,
-    ``conv_scale``, ``overlap_ratio``) and upsampler settings; SwinIR ignores them, and CiaoSR keeps
-    no upsampler, so they are not read here.
-    """
-
-    @staticmethod
-    def from_official_config(config: dict) -> CiaoSR:
-        enc = config["encoder"]
-        if config.get("window_size", enc.get("window_size", 8)) != enc.get("window_size", 8):
-            raise ValueError("CiaoSR pads to its own window_size; a different encoder window is not supported")
-        encoder = SwinIR(img_size=enc.get("img_size", 48), in_chans=enc.get("in_chans", 3),
-                         embed_dim=enc.get("embed_dim", 180), depths=tuple(enc.get("depths", (6,) * 6)),
-                         num_heads=tuple(enc.get("num_heads", (6,) * 6)), window_size=enc.get("window_size", 8),
-                         mlp_ratio=enc.get("mlp_ratio", 2.0), qkv_bias=enc.get("qkv_bias", True),
-                         drop_path_rate=enc.get("drop_path_rate", 0.1),
-                         resi_connection=enc.get("resi_connection", "1conv"), out_conv=False)
-        return CiaoSR(encoder, encoder.out_dim, _config_from_official(config))
-
-    official_forward = staticmethod(_official_forward)
 
 
 __all__ = ["CiaoSR", "CiaoSRConfig", "CiaoSRFeatures", "make_ciaosr"]

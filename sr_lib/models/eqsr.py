@@ -36,7 +36,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sr_lib.official.refvec import official
 from sr_lib.models.layers.afe import AFE, SCALE_FREQUENCIES, sincos_encoding
 from sr_lib.models.base import ImplicitSR, _mean
 from sr_lib.models.layers.kriging import KrigingUpsampler
@@ -265,7 +264,10 @@ class EQNet(nn.Module):
         self.conv_after_body = nn.Conv2d(dim, dim, 3, 1, 1)
         self.apply(init_transformer_weights)
 
-    def attention_blocks(self) -> list:
+    # the modules of the feature extractor (EQSR adds its upsampler beside them)
+    ENCODER_MODULES = ("conv_first", "patch_embed", "layers", "norm", "conv_after_body")
+
+    def feature_blocks(self) -> list[tuple[str, nn.Module]]:
         """``(name, module)`` of every attention layer in order (window blocks and OCABs),
         whose token outputs ``[B,h·w,C]`` are the per-layer features of the CKA analysis."""
         return [(n, m) for n, m in self.named_modules()
@@ -274,7 +276,7 @@ class EQNet(nn.Module):
     def forward(self, x: torch.Tensor, style=None, mod_pad=None) -> torch.Tensor:
         """``x [B,3,h,w]`` normalised (mean subtracted); ``style [B,81]`` = encoded scale code
         (required with AFE). ``mod_pad=None`` pads to a multiple of the window and crops back;
-        ``mod_pad=(ph, pw)`` means ``x`` is already padded by that much (the official call)."""
+        ``mod_pad=(ph, pw)`` means ``x`` is already padded by that much (as the release is called)."""
         if self.cfg.afe and style is None:
             raise ValueError("EQNet with AFE needs the encoded scale code (style)")
         if mod_pad is None:
@@ -289,9 +291,29 @@ class EQNet(nn.Module):
         return out[:, :, :hw[0] - mod_pad[0], :hw[1] - mod_pad[1]]
 
 
+class EQNetEncoder(nn.Module):
+    """The EQNet part of an ``EQSR`` as a module of its own (``EQSR.encoder``): the owner's
+    modules, shared and not registered a second time (the official state_dict keys are
+    top-level). ``forward`` is ``EQNet.forward`` on the owner, which holds the buffers."""
+
+    def __init__(self, owner: EQNet):
+        super().__init__()
+        object.__setattr__(self, "_owner", owner)         # unregistered: no cycle, no extra keys
+        self.training = owner.training
+        self.out_dim = owner.out_dim
+        for name in EQNet.ENCODER_MODULES:
+            self.add_module(name, getattr(owner, name))
+
+    def forward(self, x: torch.Tensor, style=None, mod_pad=None) -> torch.Tensor:
+        return EQNet.forward(self._owner, x, style, mod_pad)
+
+    feature_blocks = EQNet.feature_blocks
+
+
 class EQSR(EQNet, ImplicitSR):
     """EQNet + neural kriging upsampler. Takes plain [0,1] images (``input_norm = "none"``)
-    and returns images; queries are whole HR grids (``query_layout = "grid"``)."""
+    and returns images; queries are whole HR grids (``query_layout = "grid"``).
+    EQSR *is* an EQNet (the official top-level keys); ``encoder`` is that part as a module."""
 
     input_norm = "none"
     query_layout = "grid"
@@ -304,13 +326,15 @@ class EQSR(EQNet, ImplicitSR):
         self.scale_code_mode = scale_code
         self.upsample = KrigingUpsampler(self.cfg.embed_dim, latent_dim)
 
+    @property
+    def encoder(self) -> EQNetEncoder:
+        """The feature extractor (EQNet's modules of this model, made into a module per access)."""
+        return EQNetEncoder(self)
+
     # -- the scale code --
-    def scale_code(self, lr_h: int, scale=None, cell=None, batch: int = 1, dtype=torch.float32,
-                   device=None) -> torch.Tensor:
-        """c ``[B]`` from the query cell (``cell [B,2,H,W]``, as the release) or from the scale."""
-        if cell is not None:
-            c = cell[:, 0, 0, 0]
-            return c if self.scale_code_mode == "released" else c * lr_h / TRAIN_LR_SIZE
+    def scale_code(self, lr_h: int, scale, batch: int = 1, dtype=torch.float32, device=None) -> torch.Tensor:
+        """c ``[B]`` from the vertical scale s_y: 2/round(h·s_y) ("released", = 2/H_hr as the release
+        reads it off the cell) or 2/(48·s_y) ("scale")."""
         s = torch.as_tensor(scale, dtype=dtype, device=device).reshape(-1).expand(batch)
         if self.scale_code_mode == "released":
             return 2.0 / torch.round(lr_h * s)
@@ -322,10 +346,14 @@ class EQSR(EQNet, ImplicitSR):
         return EQNet.forward(self, x - _mean(x), style, mod_pad)
 
     # -- ImplicitSR interface --
-    def encode(self, x: torch.Tensor, scale=None) -> torch.Tensor:
-        if scale is None and self.cfg.afe:
+    def encode(self, x: torch.Tensor, scale_hw=None) -> torch.Tensor:
+        """Image ``[B,3,h,w]`` in [0,1] and the scale per axis ``scale_hw = (s_y, s_x)`` (or one
+        number) → LR features ``[B,C,h,w]``. The code reads s_y only, as the release reads
+        the cell's vertical size."""
+        if scale_hw is None and self.cfg.afe:
             raise ValueError("EQSR.encode needs the scale (the AFE blocks are scale-conditioned)")
-        code = self.scale_code(x.shape[-2], scale=1.0 if scale is None else scale, batch=x.shape[0],
+        s_y = scale_hw[0] if isinstance(scale_hw, (tuple, list)) else scale_hw
+        code = self.scale_code(x.shape[-2], scale=1.0 if s_y is None else s_y, batch=x.shape[0],
                                dtype=x.dtype, device=x.device)
         return self.encode_with_code(x, code)
 
@@ -333,10 +361,8 @@ class EQSR(EQNet, ImplicitSR):
         """``coord [B,H,W,2]`` (y, x) → image ``[B,3,H,W]``; ``cell`` is not used by the decoder."""
         return self.upsample(feat, coord) + _mean(feat)
 
-    def forward(self, x, coord, cell, scale=None):
-        """As the release: the scale code comes from ``cell [B,2,H,W]`` (``scale`` is not used)."""
-        code = self.scale_code(x.shape[-2], cell=cell)
-        return self.query(self.encode_with_code(x, code), coord)
+    # EQNet.forward comes first in the MRO; the method's call is the contract's query(encode(x, scale), ...)
+    forward = ImplicitSR.forward
 
     def kriging_weights(self, feat, coord, yx):
         """K_data, K_scale and their product at HR pixel ``yx`` (see ``KrigingUpsampler``)."""
@@ -374,34 +400,5 @@ def build_eqsr(backbone: str = "eqnet", scale_code: str = "released", latent_dim
     return EQSR(_config(**options), scale_code=scale_code, latent_dim=latent_dim)
 
 
-@official("EQSR")
-class OfficialEQSR:
-    """The basicsr ``network_g`` of neuralchen/EQSR and its calling convention."""
-
-    @staticmethod
-    def from_official_config(config: dict) -> EQSR:
-        for key, want in (("upsampler", "pixelshuffle"), ("resi_connection", "1conv"), ("img_range", 1.0),
-                          ("in_chans", 3)):
-            if config.get(key, want) != want:
-                raise ValueError(f"EQSR config {key}={config[key]!r} is not supported (need {want!r})")
-        return EQSR(_config(embed_dim=config.get("embed_dim", 96), depths=config.get("depths", (6,) * 4),
-                            num_heads=config.get("num_heads", (6,) * 4),
-                            window_size=config.get("window_size", 7),
-                            overlap_ratio=config.get("overlap_ratio", 0.5),
-                            mlp_ratio=config.get("mlp_ratio", 4.0),
-                            drop_path_rate=config.get("drop_path_rate", 0.1)))
-
-    @staticmethod
-    def official_forward(model: EQSR, ref: dict, case: str, variant: str = "") -> torch.Tensor:
-        """``net(inp_fed, coord, cell, mod_pad_h, mod_pad_w, scale)`` → ``[1,3,H,W]``."""
-        if variant:
-            raise ValueError(f"EQSR reference vectors have no variant {variant!r}")
-        x, cell = ref["inp_fed"][case], ref["cell"][case]
-        mod_pad = tuple(int(p) for p in ref["mod_pad"][case])
-        code = model.scale_code(x.shape[-2] - mod_pad[0], cell=cell)
-        feat = model.encode_with_code(x, code, mod_pad=mod_pad)
-        return model.query(feat, ref["coord"][case])
-
-
-__all__ = ["EQNet", "EQSR", "EQNetConfig", "EQNET_TABLE1", "overlap_relative_position_index",
+__all__ = ["EQNet", "EQNetEncoder", "EQSR", "EQNetConfig", "EQNET_TABLE1", "overlap_relative_position_index",
            "build_eqsr", "build_eqnet"]

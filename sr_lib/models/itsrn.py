@@ -34,7 +34,8 @@ import torch.nn as nn
 
 from sr_lib.models.base import ImplicitSR
 from sr_lib.models.layers.sampling import unfold3x3
-from sr_lib.models.liif import LatentGrid, ensemble_coords, gather_rows, lr_grid, nearest_index
+from sr_lib.models.layers.local_ensemble import gather_rows, local_neighbours, lr_grid
+from sr_lib.models.liif import LatentGrid
 from sr_lib.models.layers.mlp import MLP
 from sr_lib.models.registry import make_backbone, register
 
@@ -53,32 +54,22 @@ class ITSRN(ImplicitSR):
         self.transform = MLP(4, self.latent_dim * 3, hidden)          # φ_T: [r, s] → D×3 weights
         self.position = MLP(4, 1, ipe_hidden)                         # φ_P: [r, s] → ensemble logit
 
-    def encode(self, x: torch.Tensor, scale=None) -> LatentGrid:
+    def encode(self, x: torch.Tensor, scale_hw=None) -> LatentGrid:
         feat = self.encoder(x)                                        # [B,C,h,w]
         latent = unfold3x3(feat) if self.feat_unfold else feat        # [B,D,h,w]
         centres, index_map = lr_grid(feat.shape[-2:], feat)
         return LatentGrid(feat, latent.flatten(2).transpose(1, 2).contiguous(), centres, index_map)
 
-    def relative_inputs(self, z: LatentGrid, coord: torch.Tensor, cell: torch.Tensor):
-        """Key indices ``[B,4Q]`` and the MLP inputs [r_k, s] ``[B,4,Q,4]`` of every query's 4 keys."""
-        b, q = coord.shape[:2]
-        h, w = z.size
-        coord_k = ensemble_coords(coord, (h, w), True)                # [B,4,Q,2]
-        idx = nearest_index(z.index_map, coord_k.reshape(b, 4 * q, 2))  # [B,4Q]
-        hw = coord.new_tensor([h, w])
-        rel = (coord.unsqueeze(1) - z.centres[idx].view(b, 4, q, 2)) * hw   # [B,4,Q,2]
-        rel_cell = (cell * hw).unsqueeze(1).expand(b, 4, q, 2)
-        return idx, torch.cat([rel, rel_cell], -1)
-
     def ensemble_weights(self, z: LatentGrid, coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
-        """IPE weights a_k ``[B,Q,4]`` (corner order of ``liif.CORNERS``)."""
-        _, pos = self.relative_inputs(z, coord, cell)
+        """IPE weights a_k ``[B,Q,4]`` (corner order of ``local_ensemble.CORNERS``)."""
+        pos = local_neighbours(coord, cell, z.centres, z.index_map, z.size).pos   # [B,4,Q,4] [r_k, s]
         return self.position(pos).squeeze(-1).softmax(dim=1).permute(0, 2, 1)
 
     def query(self, z: LatentGrid, coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """``coord, cell [B,Q,2]`` → ``[B,Q,3]``."""
         b, q = coord.shape[:2]
-        idx, pos = self.relative_inputs(z, coord, cell)
+        nb = local_neighbours(coord, cell, z.centres, z.index_map, z.size)  # the 4 keys of every query
+        idx, pos = nb.idx, nb.pos                                     # [B,4Q], [B,4,Q,4] [r_k, s]
         value = gather_rows(z.latent, idx).view(b, 4, q, -1, 1)      # [B,4,Q,D,1]
         weights = self.transform(pos).view(b, 4, q, -1, 3)           # [B,4,Q,D,3] transform weights
         preds = (value * weights).sum(-2)                             # [B,4,Q,3]  p_k = W_kᵀ V_k

@@ -21,11 +21,10 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from sr_lib.official.refvec import official
 from sr_lib.models.base import ImplicitSR
 from sr_lib.models.layers.sampling import sample_bilinear
-from sr_lib.models.liif import (LatentGrid, area_blend, ensemble_coords, gather_rows, lr_grid, nearest_index,
-                                official_encoder, official_query_inputs)
+from sr_lib.models.layers.local_ensemble import gather_rows, local_neighbours, lr_grid, nearest_index
+from sr_lib.models.liif import LatentGrid
 from sr_lib.models.layers.mlp import MLP
 from sr_lib.models.registry import make_backbone, register
 
@@ -42,7 +41,7 @@ class LTE(ImplicitSR):
         self.phase = nn.Linear(2, hidden_dim // 2, bias=False)
         self.imnet = MLP(hidden_dim, out_dim, hidden)
 
-    def encode(self, x: torch.Tensor, scale=None) -> LatentGrid:
+    def encode(self, x: torch.Tensor, scale_hw=None) -> LatentGrid:
         feat = self.encoder(x)                                        # [B,C,hf,wf]
         coef_freq = torch.cat([self.coef(feat), self.freq(feat)], 1)  # [B,2K,hf,wf]
         centres, index_map = lr_grid(x.shape[-2:], x)
@@ -52,40 +51,17 @@ class LTE(ImplicitSR):
         """``coord, cell [B,Q,2]`` → ``[B,Q,out_dim]``."""
         b, q = coord.shape[:2]
         hf, wf = z.feat.shape[-2:]
-        coord_s = ensemble_coords(coord, (hf, wf), True).reshape(b, 4 * q, 2)  # [B,4Q,2]
-        idx_f = nearest_index(_feature_index_map(z), coord_s)         # [B,4Q] on the feature grid
-        idx_c = idx_f if z.size == (hf, wf) else nearest_index(z.index_map, coord_s)
+        nb = local_neighbours(coord, cell, z.centres, z.index_map, (hf, wf))   # centres on the input grid
+        # latents live on the feature grid: a second lookup where it is not the input grid (padded SwinIR)
+        idx_f = nb.idx if z.size == (hf, wf) else nearest_index(lr_grid((hf, wf), z.feat)[1], nb.coords)  # [B,4Q]
         q_coef, q_freq = gather_rows(z.latent, idx_f).chunk(2, dim=-1)  # [B,4Q,K] each
-        scale_hw = coord.new_tensor([hf, wf])
-        rel = (coord.unsqueeze(1) - z.centres[idx_c].view(b, 4, q, 2)) * scale_hw   # [B,4,Q,2]
-        rel_cell = cell * scale_hw                                    # [B,Q,2]
+        rel, rel_cell = nb.rel, nb.rel_cell                           # [B,4,Q,2], [B,Q,2]
         f = q_freq.view(b, 4, q, -1, 2)                               # [B,4,Q,K/2,(y,x)]
         theta = f[..., 0] * rel[..., 0:1] + f[..., 1] * rel[..., 1:2]  # [B,4,Q,K/2]
         theta = theta + self.phase(rel_cell).unsqueeze(1)
         basis = torch.cat([torch.cos(math.pi * theta), torch.sin(math.pi * theta)], -1)  # [B,4,Q,K]
         preds = self.imnet(q_coef.view(b, 4, q, -1) * basis)         # [B,4,Q,O]
-        return area_blend(preds, rel) + sample_bilinear(z.inp, coord)
-
-
-def _feature_index_map(z: LatentGrid) -> torch.Tensor:
-    hf, wf = z.feat.shape[-2:]
-    if z.size == (hf, wf):
-        return z.index_map
-    return lr_grid((hf, wf), z.feat)[1]
-
-
-@official("lte")
-class OfficialLTE:
-    @staticmethod
-    def from_official_config(config: dict) -> LTE:
-        args = config["args"]
-        imnet = args["imnet_spec"]["args"]
-        return LTE(official_encoder(args["encoder_spec"]), hidden=imnet["hidden_list"],
-                   hidden_dim=args.get("hidden_dim", 256), out_dim=imnet["out_dim"])
-
-    @staticmethod
-    def official_forward(model, ref, case, variant=""):
-        return model(*official_query_inputs(ref, case, variant))
+        return nb.blend(preds) + sample_bilinear(z.inp, coord)
 
 
 @register("lte")

@@ -15,10 +15,10 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from sr_lib.official.refvec import official
 from sr_lib.models.base import ImplicitSR
 from sr_lib.models.layers.sampling import unfold3x3
-from sr_lib.models.liif import LatentGrid, gather_rows, lr_grid, nearest_index, official_encoder, official_query_inputs
+from sr_lib.models.layers.local_ensemble import gather_rows, lr_grid, nearest_index
+from sr_lib.models.liif import LatentGrid
 from sr_lib.models.layers.mlp import MLP
 from sr_lib.models.registry import make_backbone, register
 
@@ -47,7 +47,7 @@ class MetaSR(ImplicitSR):
         return MLP(in_dim, self.latent_dim * self.out_dim, self.hidden)
 
     # -- the interface --
-    def encode(self, x: torch.Tensor, scale=None) -> LatentGrid:
+    def encode(self, x: torch.Tensor, scale_hw=None) -> LatentGrid:
         feat = self.encoder(x)                                        # [B,C,h,w]
         h, w = feat.shape[-2:]
         centres, index_map = lr_grid((h, w), feat)
@@ -66,17 +66,6 @@ class MetaSR(ImplicitSR):
         weights = self.imnet(self.weight_features(rel, cell * half_hw)).view(b * q, self.latent_dim, -1)
         q_latent = gather_rows(z.latent, idx).view(b * q, 1, -1)      # [BQ,1,9C]
         return torch.bmm(q_latent, weights).view(b, q, -1)
-
-
-@official("metasr")
-class OfficialMetaSR:
-    @staticmethod
-    def from_official_config(config: dict) -> MetaSR:
-        return MetaSR(official_encoder(config["args"]["encoder_spec"]))
-
-    @staticmethod
-    def official_forward(model, ref, case, variant=""):
-        return model(*official_query_inputs(ref, case, variant))
 
 
 @register("metasr")

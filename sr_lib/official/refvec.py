@@ -12,8 +12,10 @@ by a deterministic rule of parameter name and shape. This module
 - runs our model on a stored case following the official calling convention
   (``official_forward``).
 
-Each model family registers how to build itself from an official config and
-how to call itself, with ``@official("<key>")`` in its own module.
+Each official codebase has an adapter module beside this one (``liif.py``: LIIF,
+MetaSR, LTE; ``ciaosr.py``; ``eqsr.py``) that registers, with ``@official("<key>")``
+(``registry.py``), how to build our model from an official config and how to call it
+as the official code does. The models themselves know nothing of this package.
 """
 from __future__ import annotations
 
@@ -21,33 +23,12 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn as nn
 
-_OFFICIAL: dict[str, tuple[Callable, Callable]] = {}
-
-
-def official(key: str):
-    """Register ``cls`` with ``cls.from_official_config(config) -> model`` and
-    ``cls.official_forward(model, ref, case, variant='') -> Tensor`` under an official config key."""
-    def deco(cls):
-        if key in _OFFICIAL:
-            raise KeyError(f"official key {key!r} registered twice")
-        _OFFICIAL[key] = (cls.from_official_config, cls.official_forward)
-        return cls
-    return deco
-
-
-def official_key(config: dict) -> str:
-    """'liif' / 'metasr' / 'lte' (liif-style yaml), or the class name of an mmedit /
-    basicsr ``type`` ('LocalImplicitSREDSR', 'LocalImplicitSRSWINIR', 'EQSR')."""
-    if "name" in config:
-        return config["name"]
-    if "type" in config:
-        return config["type"].split(".")[-1]
-    raise ValueError(f"unrecognised official config: keys {sorted(config)}")
+from sr_lib.official import ciaosr, eqsr, liif  # noqa: F401  (the adapters: they fill the registry's table)
+from sr_lib.official.registry import adapter, official, official_key, scale_hw_from_cell  # noqa: F401
 
 
 def refvec_dir() -> Path:
@@ -163,11 +144,7 @@ def from_reference(ref, weights: bool = True) -> nn.Module:
 
 def build_official(config: dict) -> nn.Module:
     """Our model for an official model ``config`` (fresh init, float32; no weights loaded)."""
-    import sr_lib.models  # noqa: F401  (runs the @official registrations)
-    key = official_key(config)
-    if key not in _OFFICIAL:
-        raise KeyError(f"no sr_lib model for official config {key!r}; known: {sorted(_OFFICIAL)}")
-    return _OFFICIAL[key][0](config)
+    return adapter(config)[0](config)
 
 
 def official_forward(model: nn.Module, ref, case: str, variant: str = "") -> torch.Tensor:
@@ -175,7 +152,7 @@ def official_forward(model: nn.Module, ref, case: str, variant: str = "") -> tor
     the output in the stored layout (same shape as ``ref['out'][case]``).
     ``variant='cellclip'`` uses ``ref['cell_cellclip']`` (LTE's test-time cell clip)."""
     ref = load_reference(ref)
-    _, forward = _OFFICIAL[official_key(ref["config"])]
+    _, forward = adapter(ref["config"])
     with torch.no_grad():
         return forward(model, ref, case, variant)
 

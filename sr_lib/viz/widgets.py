@@ -80,7 +80,8 @@ def upscale(upscaler, lr: np.ndarray, out_hw, scale: float) -> np.ndarray:
 
     ``upscaler``: a name of ``sr_lib.engine.evaluate.UPSCALERS`` ("bicubic" = MATLAB bicubic),
     a callable ``(lr [1,3,h,w], (H, W), scale) -> [1,3,H,W]``, or an ``ImplicitSR`` model
-    (run on its own device through ``model.super_resolve``).
+    (run on its own device through ``sr_lib.engine.inference.super_resolve``, which builds the
+    size, scale and queries).
     """
     up = as_upscaler(upscaler)
     with torch.no_grad():

@@ -1,4 +1,5 @@
-"""Checkpoints: official LIIF/MetaSR/LTE layout and ours, strict loading, clear rejections."""
+"""Checkpoints (sr_lib.engine.checkpoint): official LIIF/MetaSR/LTE layout and ours, one save and one load,
+strict loading, clear rejections."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +7,7 @@ import torch
 
 import sr_lib
 from sr_lib import compat
-from sr_lib.engine.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_model
+from sr_lib.engine.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
 
 SMALL_EDSR = {"name": "edsr-baseline", "args": {"n_resblocks": 2, "n_feats": 8, "no_upsampling": True}}
 MLP = {"name": "mlp", "args": {"out_dim": 3, "hidden_list": [16, 16]}}
@@ -55,7 +56,7 @@ class TestOfficialCheckpoints:
     def test_resaving_an_official_model_keeps_the_official_layout(self, tmp_path):
         src = compat.build_official(OFFICIAL_CONFIGS["lte"])
         model = load_checkpoint(_official_file(tmp_path, OFFICIAL_CONFIGS["lte"], src))
-        save_model(model, tmp_path / "again.pth")
+        save_checkpoint(tmp_path / "again.pth", model)
         ckpt = read_checkpoint(tmp_path / "again.pth")
         assert "format" not in ckpt and ckpt["model"]["name"] == "lte"
         assert load_checkpoint(tmp_path / "again.pth").state_dict().keys() == src.state_dict().keys()
@@ -64,7 +65,7 @@ class TestOfficialCheckpoints:
 class TestOwnCheckpoints:
     def test_save_then_load_roundtrip(self, tmp_path):
         src = sr_lib.make("liif", n_resblocks=1, n_feats=8, hidden=[16], cell_decode=False).eval()
-        save_model(src, tmp_path / "m.pt", epoch=7)
+        save_checkpoint(tmp_path / "m.pt", src, epoch=7)
         ckpt = read_checkpoint(tmp_path / "m.pt")
         assert ckpt["format"] == "sr_lib/1" and ckpt["epoch"] == 7
         assert ckpt["model"]["args"] == {"n_resblocks": 1, "n_feats": 8, "hidden": [16], "cell_decode": False}
@@ -74,9 +75,39 @@ class TestOwnCheckpoints:
             torch.testing.assert_close(model(*_inputs()), src(*_inputs()), rtol=0, atol=0)
         assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]       # no temporary file left
 
+    def test_extras_come_back_from_read_checkpoint(self, tmp_path):
+        """What training resume needs besides the model: optimizer state, step, seconds, tensors."""
+        src = sr_lib.make("metasr", n_resblocks=1, n_feats=8, hidden=[16])
+        opt = torch.optim.Adam(src.parameters(), lr=1e-3)
+        src(*_inputs()).sum().backward()
+        opt.step()
+        save_checkpoint(tmp_path / "ckpt.pt", src, optimizer=opt.state_dict(), step=12, train_seconds=3.5,
+                        history=torch.arange(3, dtype=torch.float64))
+        ck = read_checkpoint(tmp_path / "ckpt.pt")
+        assert (ck["step"], ck["train_seconds"]) == (12, 3.5) and ck["history"].tolist() == [0.0, 1.0, 2.0]
+        again = torch.optim.Adam(src.parameters(), lr=1e-3)
+        again.load_state_dict(ck["optimizer"])
+        got, want = again.state_dict()["state"], opt.state_dict()["state"]
+        assert want and got.keys() == want.keys()
+        assert all(torch.equal(got[i]["exp_avg_sq"], want[i]["exp_avg_sq"]) for i in want)
+
+    def test_package_level_load_returns_the_model(self, tmp_path):
+        src = sr_lib.make("liif", n_resblocks=1, n_feats=8, hidden=[16])
+        save_checkpoint(tmp_path / "m.pt", src)
+        model = sr_lib.load_checkpoint(tmp_path / "m.pt")
+        assert isinstance(model, torch.nn.Module) and not model.training and model.spec == src.spec
+
+    def test_failed_write_keeps_the_previous_file(self, tmp_path):
+        src = sr_lib.make("liif", n_resblocks=1, n_feats=8, hidden=[16])
+        save_checkpoint(tmp_path / "m.pt", src, step=1)
+        with pytest.raises(Exception):
+            save_checkpoint(tmp_path / "m.pt", src, step=2, f=lambda: 0)     # not picklable: fails mid-write
+        assert read_checkpoint(tmp_path / "m.pt")["step"] == 1
+        assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
+
     def test_save_requires_a_spec(self, tmp_path):
         with pytest.raises(ValueError, match="no spec"):
-            save_model(torch.nn.Linear(2, 2), tmp_path / "x.pt")
+            save_checkpoint(tmp_path / "x.pt", torch.nn.Linear(2, 2))
 
 
 class TestRejections:
@@ -108,7 +139,7 @@ class TestRejections:
 
     def test_truncated_file_gives_one_line_error(self, tmp_path):
         src = sr_lib.make("metasr", n_resblocks=1, n_feats=8)
-        save_model(src, tmp_path / "m.pt")
+        save_checkpoint(tmp_path / "m.pt", src)
         data = (tmp_path / "m.pt").read_bytes()
         (tmp_path / "m.pt").write_bytes(data[: len(data) // 2])
         with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint") as e:

@@ -66,7 +66,7 @@ class NearestSR(ImplicitSR):
         super().__init__()
         self.dummy = torch.nn.Parameter(torch.zeros(1))
 
-    def encode(self, x, scale=None):
+    def encode(self, x, scale_hw=None):
         return x
 
     def query(self, feat, coord, cell):

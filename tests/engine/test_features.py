@@ -32,7 +32,7 @@ class TestCapture:
         assert list(feats) == block_names(model) == [f"backbone.body.{i}" for i in range(4)]
         assert all(f.shape == (2, 8, 7, 5) for f in feats.values())
         with torch.no_grad():
-            first = model.backbone.body[0](model.backbone.head(x - _mean(x)))
+            first = model.encoder.body[0](model.encoder.head(x - _mean(x)))
         torch.testing.assert_close(feats["backbone.body.0"], first)
 
     def test_hooks_are_removed_on_exit(self):
@@ -58,6 +58,25 @@ class TestCapture:
     def test_models_without_block_names_need_explicit_names(self):
         with pytest.raises(ValueError, match="pass names"):
             block_names(nn.Conv2d(1, 1, 1))
+
+    @pytest.mark.parametrize("method, options, n_blocks, prefix", [
+        ("liif", dict(n_resblocks=3, n_feats=8, hidden=[8]), 3, "encoder.body."),
+        ("lte", dict(backbone="rdn", D=2, C=2, G=4, G0=8, hidden=[8], hidden_dim=8), 2, "encoder.RDBs."),
+        ("metasr", dict(backbone="swinir", embed_dim=8, depths=(1, 1), num_heads=(2, 2), window_size=4,
+                        hidden=[8]), 2, "encoder.layers."),
+        ("ciaosr", dict(num_blocks=2, mid_channels=8, hidden=[8]), 2, "body."),
+        ("eqsr", dict(groups=1, blocks=2, embed_dim=12, num_heads=2, window_size=4, latent_dim=8), 2, "layers.0."),
+    ])
+    def test_every_encoder_names_its_blocks(self, method, options, n_blocks, prefix):
+        """``model.feature_blocks()`` (via the encoder) gives hookable model names; each block
+        runs during ``encode`` and comes back as an LR-size map (SwinIR's padded tokens cropped)."""
+        torch.manual_seed(0)
+        model = sr_lib.make(method, **options).double().eval()
+        names = block_names(model)
+        assert len(names) == n_blocks and all(n.startswith(prefix) for n in names)
+        feats = encoder_features(model, torch.rand(2, 3, 7, 5, dtype=F64), 2.5)
+        assert list(feats) == names
+        assert all(f.shape[0] == 2 and f.shape[-2:] == (7, 5) for f in feats.values())
 
 
 class TestCommonGrid:

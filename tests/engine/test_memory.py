@@ -9,6 +9,7 @@ from sr_lib.config import config_for, model_options
 from sr_lib.engine.evaluate import ModelUpscaler
 from sr_lib.engine.memory import (DEFAULT_BUDGET, SAFETY, LiveBytes, MemoryBudgetError, PeakCurve, estimate,
                            parse_budget, plan_chunk, profile)
+from sr_lib.engine.inference import DEFAULT_CHUNK, super_resolve
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +57,7 @@ class TestEstimate:
         out = (50, 70)
         profile(model)                                 # probe outside the measurement
         with LiveBytes() as mode:
-            sr = model.super_resolve(lr, out, chunk=500)
+            sr = super_resolve(model, lr, out_size=out, chunk=500)
         measured = mode.peak + lr.nbytes
         est = estimate(model, lr.shape[-2:], out, chunk=500).peak
         assert sr.shape == (1, 3, *out)
@@ -64,7 +65,7 @@ class TestEstimate:
 
     def test_cross_scale_attention_grows_quadratically_and_is_extrapolated(self):
         model = smoke_model("ciaosr")
-        est = estimate(model, (64, 64), (128, 128)).encode / SAFETY
+        est = estimate(model, (64, 64), (128, 128), DEFAULT_CHUNK).encode / SAFETY
         with torch.no_grad(), LiveBytes() as mode:
             model.encode(model.normalize(torch.rand(1, 3, 64, 64)))
         assert est == pytest.approx(mode.peak + 3 * 64 * 64 * 4, rel=0.02)
@@ -82,20 +83,20 @@ class TestPlanChunk:
     def test_small_budget_lowers_the_chunk_and_the_output_is_unchanged(self, monkeypatch):
         model = smoke_model("liif")
         lr = torch.rand(1, 3, 12, 10)
-        ref = model.super_resolve(lr, (96, 80), chunk=30000)
+        ref = super_resolve(model, lr, out_size=(96, 80), chunk=30000)
         need = estimate(model, (12, 10), (96, 80), chunk=30000).peak
         budget = need - 0.5 * SAFETY * profile(model).decode(96 * 80)
         chunk = plan_chunk(model, (12, 10), (96, 80), 30000, budget=budget)
         assert 1024 <= chunk < 96 * 80
         assert estimate(model, (12, 10), (96, 80), chunk).peak <= budget
         monkeypatch.setenv("SR_MEMORY_BUDGET", str(budget))
-        assert torch.equal(model.super_resolve(lr, (96, 80), chunk=30000), ref)
+        assert torch.equal(super_resolve(model, lr, out_size=(96, 80), chunk=30000), ref)
 
     def test_whole_image_decoder_over_budget_is_refused_up_front(self):
         model = smoke_model("eqsr")
         # 2040×1356 HR at ×30: EQSR decodes the whole grid at once
         with pytest.raises(MemoryBudgetError, match=r"eqsr: 45×68 → 1350×2040 needs ~\d+\.\d\d GB.*whole-image"):
-            model.super_resolve(torch.rand(1, 3, 45, 68), (1350, 2040))
+            super_resolve(model, torch.rand(1, 3, 45, 68), out_size=(1350, 2040))
 
     def test_scale_1000_is_refused_not_killed(self):
         model = smoke_model("liif")
@@ -113,7 +114,7 @@ class TestPlanChunk:
         model = smoke_model("metasr")
         monkeypatch.setenv("SR_MEMORY_BUDGET", "1M")
         with pytest.raises(MemoryBudgetError, match="1M|0.00 GB"):
-            model.super_resolve(torch.rand(1, 3, 40, 40), (400, 400))
+            super_resolve(model, torch.rand(1, 3, 40, 40), out_size=(400, 400))
         monkeypatch.setenv("SR_MEMORY_BUDGET", "inf")
         assert plan_chunk(model, (40, 40), (4000, 4000), 777) == 777
 

@@ -12,8 +12,9 @@ import sr_lib
 from sr_lib.cli import main as cli_main
 from sr_lib.config import PROFILES, config_for, model_options
 from sr_lib.engine import train as train_mod
-from sr_lib.engine.runs import load_checkpoint, model_from_checkpoint
+from sr_lib.engine.checkpoint import load_checkpoint
 from sr_lib.engine.train import EMA, rng_state, set_rng_state, train
+from sr_lib.engine.inference import super_resolve
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -108,9 +109,9 @@ class TestTrain:
         raw = torch.load(path, weights_only=True)
         assert raw["format"] == "sr_lib/1" and raw["model"]["name"] == "liif"
         assert raw["config"]["profile"] == "smoke" and raw["step"] == PROFILES["smoke"].iterations
-        rebuilt = model_from_checkpoint(load_checkpoint(path)).eval()
+        rebuilt = load_checkpoint(path)
         lr = torch.rand(1, 3, 10, 12)
-        assert torch.equal(rebuilt.super_resolve(lr, (25, 30)), model.super_resolve(lr, (25, 30)))
+        assert torch.equal(super_resolve(rebuilt, lr, out_size=(25, 30)), super_resolve(model, lr, out_size=(25, 30)))
         resumable = torch.load(path.with_name("ckpt.pt"), weights_only=True)
         assert {"optimizer", "scheduler", "ema", "rng", "step"} <= set(resumable)
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import sr_lib
-from sr_lib.metrics.equivariance import (bicubic_upscaler, branch_pair, crop_for_theta, eq_s, eq_s_curve,
-                                         model_upscaler)
+from sr_lib.engine.evaluate import ModelUpscaler
+from sr_lib.metrics.equivariance import bicubic_upscaler, branch_pair, crop_for_theta, eq_s, eq_s_curve
 
 F64 = torch.float64
 
@@ -56,7 +56,7 @@ class TestRealUpscalers:
     def test_untrained_arbsr_runs_on_odd_sizes_and_non_integer_scales(self):
         torch.manual_seed(0)
         model = sr_lib.make("arbsr", n_resblocks=2, n_feats=8, adapt_every=2).eval()
-        v = eq_s(model_upscaler(model), torch.rand(1, 3, 21, 17), r=1.7, theta=1.5)
+        v = eq_s(ModelUpscaler(model), torch.rand(1, 3, 21, 17), r=1.7, theta=1.5)
         assert torch.isfinite(v).all()
 
 

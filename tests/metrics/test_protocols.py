@@ -7,7 +7,6 @@ import pytest
 
 from sr_lib.data.io import load_image
 from sr_lib.metrics.protocols import PROTOCOLS, check_scale, get_protocol
-from sr_lib.models.base import DEFAULT_CHUNK
 
 
 class TestRegistry:
@@ -87,9 +86,8 @@ class TestScore:
         assert np.isfinite(p_float) and p_round == float("inf") and s_round == pytest.approx(1.0)
 
     def test_inference_options(self):
-        assert get_protocol("lte").inference_options(8, "swinir") == \
-            {"cell_scale": 2.0, "window": 8, "tile": 0, "tile_overlap": 0, "chunk": DEFAULT_CHUNK}
-        assert get_protocol("lte").inference_options(3, "edsr-baseline")["window"] == 0
+        # the window padding is the model's (input_window), not a protocol option: tests/engine/test_inference.py
+        assert get_protocol("lte").inference_options(8) == {"cell_scale": 2.0, "tile": 0, "tile_overlap": 0}
         assert get_protocol("ciaosr").inference_options(4)["tile"] == 192
         assert get_protocol("ciaosr").inference_options(6)["tile"] == 0
         assert get_protocol("liif").inference_options(12)["cell_scale"] == 1.0

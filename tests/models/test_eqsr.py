@@ -14,6 +14,7 @@ from sr_lib.models.base import count_parameters
 from sr_lib.models.eqsr import EQNET_TABLE1, overlap_relative_position_index
 from sr_lib.geometry import make_coord
 from sr_lib.models.layers.kriging import PE_DIM, RBF, involution
+from sr_lib.engine.inference import super_resolve
 
 F64 = torch.float64
 BACKBONE = dict(groups=2, blocks=2, embed_dim=16, num_heads=2, window_size=4)
@@ -187,12 +188,12 @@ class TestEQSRModel:
     def test_super_resolve_non_square_odd_sizes(self):
         model = tiny()
         lr = torch.rand(2, 3, 7, 9, dtype=F64)
-        sr = model.super_resolve(lr, (17, 22))
+        sr = super_resolve(model, lr, out_size=(17, 22))
         assert sr.shape == (2, 3, 17, 22) and sr.min() >= 0 and sr.max() <= 1
 
     def test_inputs_smaller_than_the_padding_work(self):
         model = tiny(window_size=8)
-        assert model.super_resolve(torch.rand(1, 3, 3, 5, dtype=F64), (7, 11)).shape == (1, 3, 7, 11)
+        assert super_resolve(model, torch.rand(1, 3, 3, 5, dtype=F64), out_size=(7, 11)).shape == (1, 3, 7, 11)
 
     def test_features_keep_the_lr_size_and_explicit_padding_agrees(self):
         model = tiny()
@@ -203,12 +204,13 @@ class TestEQSRModel:
         assert feat.shape == (1, 16, 7, 9)
         torch.testing.assert_close(model.encode_with_code(padded, code, mod_pad=(1, 3)), feat, rtol=0, atol=0)
 
-    def test_official_call_equals_encode_then_query(self):
+    def test_forward_equals_encode_then_query(self):
+        # the release's cell-derived call is sr_lib.official.eqsr.official_call (tests/official)
         model = tiny()
         x = torch.rand(1, 3, 7, 9, dtype=F64)
         coord, cell = grid(21, 27)
         with torch.no_grad():
-            torch.testing.assert_close(model(x, coord, cell), model.query(model.encode(x, 3.0), coord, cell),
+            torch.testing.assert_close(model(x, coord, cell, 3.0), model.query(model.encode(x, 3.0), coord, cell),
                                        rtol=0, atol=0)
 
     def test_scale_codes(self):
@@ -224,13 +226,13 @@ class TestEQSRModel:
     def test_gradients_reach_the_scale_path_and_the_lengthscale(self):
         model = tiny().train()
         coord, cell = grid(10, 12, b=2)
-        model(torch.rand(2, 3, 5, 6, dtype=F64), coord, cell).mean().backward()
+        model(torch.rand(2, 3, 5, 6, dtype=F64), coord, cell, 2.0).mean().backward()
         assert model.upsample.rbf1.lengthscale.grad.abs().item() > 0
         assert model.layers[0].residual_group.mbconv.net2.to_style.weight.grad.abs().sum().item() > 0
 
-    def test_attention_blocks_for_cka(self):
+    def test_feature_blocks_for_cka(self):
         model = tiny()
-        names = [n for n, _ in model.attention_blocks()]
+        names = [n for n, _ in model.feature_blocks()]
         assert len(names) == 2 * 2                         # per group: B−1 window blocks + OCAB
         assert names[-1] == "layers.1.residual_group.overlap_attn"
 

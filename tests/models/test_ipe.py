@@ -15,6 +15,7 @@ from sr_lib.geometry import make_cell, make_coord
 from sr_lib.models.layers.ipe import (encoding_dim, frequencies, integrated_positional_encoding,
                                positional_encoding, sinc, sinc_envelope)
 from sr_lib.models.ipe_liif import IPELIIF, IPEMetaSR, LIIFPE, SkipMLP
+from sr_lib.engine.inference import super_resolve
 
 F64 = torch.float64
 
@@ -307,7 +308,7 @@ class TestForwardOnEveryBackbone:
         model = sr_lib.make(method, backbone=backbone, hidden=(16,), **TINY_BACKBONES[backbone]).eval()
         assert model.spec == {"name": method, "args": {"backbone": backbone, "hidden": (16,),
                                                        **TINY_BACKBONES[backbone]}}
-        out = model.super_resolve(torch.rand(2, 3, 5, 6), (11, 13))
+        out = super_resolve(model, torch.rand(2, 3, 5, 6), out_size=(11, 13))
         assert out.shape == (2, 3, 11, 13)
         assert torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
 

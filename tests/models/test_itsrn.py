@@ -12,7 +12,9 @@ from sr_lib.models.base import count_parameters
 from sr_lib.geometry import make_coord
 from sr_lib.models.layers.sampling import unfold3x3
 from sr_lib.models.itsrn import ITSRN
-from sr_lib.models.liif import LatentGrid, lr_grid
+from sr_lib.models.layers.local_ensemble import lr_grid
+from sr_lib.models.liif import LatentGrid
+from sr_lib.engine.inference import super_resolve
 
 F64 = torch.float64
 
@@ -102,7 +104,7 @@ class TestImplicitTransformer:
 
     @pytest.mark.parametrize("lr_hw,out_hw", [((5, 7), (11, 20)), ((6, 6), (6, 6)), ((4, 9), (17, 13))])
     def test_super_resolve_sizes_and_range(self, lr_hw, out_hw):
-        out = tiny().super_resolve(torch.rand(2, 3, *lr_hw, dtype=F64), out_hw)
+        out = super_resolve(tiny(), torch.rand(2, 3, *lr_hw, dtype=F64), out_size=out_hw)
         assert out.shape == (2, 3, *out_hw)
         assert out.min() >= 0 and out.max() <= 1
 
@@ -124,5 +126,5 @@ class TestImplicitTransformer:
     def test_runs_on_other_backbones(self, backbone, options):
         torch.manual_seed(0)
         model = sr_lib.make("itsrn", backbone=backbone, hidden=(16,), **options).eval()
-        out = model.super_resolve(torch.rand(1, 3, 9, 10), (20, 23))
+        out = super_resolve(model, torch.rand(1, 3, 9, 10), out_size=(20, 23))
         assert out.shape == (1, 3, 20, 23)

@@ -17,9 +17,11 @@ import torch
 import sr_lib
 from sr_lib import compat
 from sr_lib.models.base import count_parameters
-from sr_lib.models.ciaosr import CiaoSR, OfficialCiaoSRSwinIR
+from sr_lib.models.ciaosr import CiaoSR
+from sr_lib.official.ciaosr import ciaosr_from_config
 from sr_lib.models.layers.cross_scale_attention import CrossScaleAttention
 from sr_lib.geometry import make_coord
+from sr_lib.engine.inference import super_resolve
 
 FILES = ["ciaosr_edsr-baseline", "ciaosr_swinir_small"]
 CASES = ["x2.5", "x7", "x3.3_rect"]
@@ -94,7 +96,7 @@ class TestParameterCounts:
         ref = compat.load_reference(refvec_dir / "ciaosr_swinir_small.pt")
         config = copy.deepcopy(ref["config"])
         config["encoder"].update(embed_dim=180, depths=[6] * 6, num_heads=[6] * 6)
-        model = OfficialCiaoSRSwinIR.from_official_config(config)
+        model = ciaosr_from_config(config)
         assert count_parameters(model) == ref["param_counts"]["__full_official_config_total__"] == 14_667_218
         assert count_parameters(sr_lib.make("ciaosr", backbone="swinir")) == 14_667_218
 
@@ -111,8 +113,8 @@ class TestParameterCounts:
         conv = lambda cin, cout, k: cin * cout * k * k + cout            # noqa: E731
         rdb = sum(conv(64 + 64 * i, 64, 3) for i in range(8)) + conv(64 + 64 * 8, 64, 1)
         rdn = conv(3, 64, 3) + conv(64, 64, 3) + 16 * rdb + conv(16 * 64, 64, 1) + conv(64, 64, 3)
-        edsr_decoder = count_parameters(sr_lib.make("ciaosr")) - count_parameters(sr_lib.make("ciaosr")._encoder)
-        assert count_parameters(model._encoder) == rdn
+        edsr_decoder = count_parameters(sr_lib.make("ciaosr")) - count_parameters(sr_lib.make("ciaosr").encoder)
+        assert count_parameters(model.encoder) == rdn
         assert count_parameters(model) == rdn + edsr_decoder
 
 
@@ -171,7 +173,7 @@ class TestDecoderBehaviour:
             model.imnet_q.layers[-1].weight.zero_()
             model.imnet_q.layers[-1].bias.zero_()
         lr = torch.rand(1, 3, 6, 5, dtype=F64)
-        out = model.super_resolve(lr, (12, 10))
+        out = super_resolve(model, lr, out_size=(12, 10))
         ref = torch.nn.functional.interpolate(lr, size=(12, 10), mode="bilinear", align_corners=False)
         torch.testing.assert_close(out, ref.clamp(0, 1), rtol=0, atol=1e-12)
 
@@ -181,14 +183,14 @@ class TestDecoderBehaviour:
         assert not any(k.startswith(("imnet_k.", "cs_attn.")) for k in keys)
         model = tiny(non_local=False)
         assert model.imnet_v.layers[0].in_features == 9 * 8 + 4           # values = unfold only
-        out = model.super_resolve(torch.rand(1, 3, 5, 4, dtype=F64), (9, 7))
+        out = super_resolve(model, torch.rand(1, 3, 5, 4, dtype=F64), out_size=(9, 7))
         assert out.shape == (1, 3, 9, 7)
 
     def test_paper_variant_concatenates_three_scales(self):
         model = tiny(multi_scale=(2, 3, 4), window=16)
         assert {"cs_attn.down.weight", "cs_attn.downx3.weight", "cs_attn.downx4.weight"} <= set(model.state_dict())
         assert model.imnet_q.layers[0].in_features == 9 * 8 + 3 * 8
-        out = model.super_resolve(torch.rand(1, 3, 7, 9, dtype=F64), (17, 20))
+        out = super_resolve(model, torch.rand(1, 3, 7, 9, dtype=F64), out_size=(17, 20))
         assert out.shape == (1, 3, 17, 20)
 
 

@@ -16,7 +16,8 @@ import torch
 import sr_lib
 from sr_lib import compat
 from sr_lib.models.base import count_parameters
-from sr_lib.models.liif import official_query_inputs
+from sr_lib.official.liif import official_query_inputs
+from sr_lib.engine.inference import super_resolve
 
 FILES = ["liif_edsr-baseline", "liif_rdn_small", "metasr_edsr-baseline", "lte_edsr-baseline", "lte_swinir_small"]
 CASES = ["x2.5", "x7", "x3.3_rect"]
@@ -191,5 +192,5 @@ class TestDecoderProperties:
 
     def test_super_resolve_shape_and_range(self):
         model = sr_lib.make("metasr", n_resblocks=1, n_feats=8).eval()
-        sr = model.super_resolve(torch.rand(1, 3, 6, 7), (15, 17), chunk=50)
+        sr = super_resolve(model, torch.rand(1, 3, 6, 7), out_size=(15, 17), chunk=50)
         assert sr.shape == (1, 3, 15, 17) and 0 <= sr.min() and sr.max() <= 1

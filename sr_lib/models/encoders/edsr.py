@@ -56,6 +56,10 @@ class EDSR(nn.Module):
         x = self.head(x)
         return self.body(x) + x
 
+    def feature_blocks(self) -> list[tuple[str, nn.Module]]:
+        """The residual blocks ``body.{i}`` (not the conv after them): what CKA compares."""
+        return [(f"body.{i}", block) for i, block in enumerate(self.body[:-1])]
+
 
 @register_backbone("edsr-baseline")
 def edsr_baseline(n_resblocks: int = 16, n_feats: int = 64, res_scale: float = 1.0) -> EDSR:

@@ -16,11 +16,10 @@ Both map ``[B,3,h,w] → [B,C,h,w]`` and expose ``mid_channels`` (= ``out_dim``)
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 import torch.nn as nn
 
+from sr_lib.models.encoders.rdn import RDN
 from sr_lib.models.registry import register_backbone
 
 
@@ -42,21 +41,12 @@ class ResidualBlockNoBN(nn.Module):
         return x + self.conv2(self.relu(self.conv1(x))) * self.res_scale
 
 
-@dataclass
-class EDSRConfig:
-    in_channels: int = 3
-    mid_channels: int = 64
-    num_blocks: int = 16
-    res_scale: float = 1.0
-
-
 class MMEditEDSR(nn.Module):
     """EDSR feature extractor (mmedit layout, no upsampler). Defaults = EDSR-baseline (16×64)."""
 
     def __init__(self, in_channels: int = 3, mid_channels: int = 64, num_blocks: int = 16,
                  res_scale: float = 1.0):
         super().__init__()
-        self.config = EDSRConfig(in_channels, mid_channels, num_blocks, res_scale)
         self.mid_channels = self.out_dim = mid_channels
         self.conv_first = _conv3x3(in_channels, mid_channels)
         self.body = nn.Sequential(*[ResidualBlockNoBN(mid_channels, res_scale) for _ in range(num_blocks)])
@@ -66,73 +56,29 @@ class MMEditEDSR(nn.Module):
         x = self.conv_first(x)                     # [B,C,h,w]
         return self.conv_after_body(self.body(x)) + x
 
-
-class DenseLayer(nn.Module):
-    """conv3×3 + ReLU, output concatenated to the input (channel growth)."""
-
-    def __init__(self, cin: int, growth: int):
-        super().__init__()
-        self.conv = _conv3x3(cin, growth)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x):
-        return torch.cat([x, self.relu(self.conv(x))], 1)
+    def feature_blocks(self) -> list[tuple[str, nn.Module]]:
+        """The residual blocks ``body.{i}``: what CKA compares."""
+        return [(f"body.{i}", block) for i, block in enumerate(self.body)]
 
 
-class RDB(nn.Module):
-    """Residual dense block: dense layers, 1×1 local feature fusion, local residual."""
-
-    def __init__(self, channels: int, growth: int, num_layers: int):
-        super().__init__()
-        self.layers = nn.Sequential(*[DenseLayer(channels + growth * i, growth) for i in range(num_layers)])
-        self.lff = nn.Conv2d(channels + growth * num_layers, channels, 1)
-
-    def forward(self, x):
-        return x + self.lff(self.layers(x))
-
-
-@dataclass
-class RDNConfig:
-    in_channels: int = 3
-    mid_channels: int = 64
-    num_blocks: int = 16
-    num_layers: int = 8
-    channel_growth: int = 64
-
-
-class MMEditRDN(nn.Module):
+class MMEditRDN(RDN):
     """RDN feature extractor (mmedit layout, no upsampler). Defaults = CiaoSR's RDN (16 blocks × 8 layers, G=64)."""
 
     def __init__(self, in_channels: int = 3, mid_channels: int = 64, num_blocks: int = 16,
                  num_layers: int = 8, channel_growth: int = 64):
-        super().__init__()
-        self.config = RDNConfig(in_channels, mid_channels, num_blocks, num_layers, channel_growth)
-        self.mid_channels = self.out_dim = mid_channels
+        super().__init__(num_blocks, num_layers, channel_growth, mid_channels, in_channels, layout="mmedit")
+        self.mid_channels = mid_channels
         self.num_blocks = num_blocks
-        self.sfe1 = _conv3x3(in_channels, mid_channels)
-        self.sfe2 = _conv3x3(mid_channels, mid_channels)
-        self.rdbs = nn.ModuleList([RDB(mid_channels, channel_growth, num_layers) for _ in range(num_blocks)])
-        self.gff = nn.Sequential(nn.Conv2d(mid_channels * num_blocks, mid_channels, 1),
-                                 _conv3x3(mid_channels, mid_channels))
-
-    def forward(self, x):
-        sfe1 = self.sfe1(x)
-        x = self.sfe2(sfe1)
-        local = []
-        for rdb in self.rdbs:
-            x = rdb(x)
-            local.append(x)
-        return self.gff(torch.cat(local, 1)) + sfe1      # [B,C,h,w]
 
 
 @register_backbone("mmedit-edsr")
 def make_mmedit_edsr(**options) -> MMEditEDSR:
-    return MMEditEDSR(**asdict(EDSRConfig(**options)))
+    return MMEditEDSR(**options)
 
 
 @register_backbone("mmedit-rdn")
 def make_mmedit_rdn(**options) -> MMEditRDN:
-    return MMEditRDN(**asdict(RDNConfig(**options)))
+    return MMEditRDN(**options)
 
 
-__all__ = ["MMEditEDSR", "MMEditRDN", "EDSRConfig", "RDNConfig", "ResidualBlockNoBN", "RDB", "DenseLayer"]
+__all__ = ["MMEditEDSR", "MMEditRDN", "ResidualBlockNoBN"]

@@ -9,6 +9,10 @@ flavours of the official code:
   **not** cropped, so features are ``[B,64,⌈h/ws⌉ws,⌈w/ws⌉ws]``.
 - ``out_conv=False`` (CiaoSR): ``embed_dim``-d features cropped back to ``h×w``.
 
+``input_window`` is the LR side multiple a caller must pad to (``sr_lib.engine.inference``): the
+window for the uncropped flavour (its padded features would otherwise be read as image content,
+LTE ``test.py --window 8``), 0 for the cropped one.
+
 State_dict keys, order and shapes are the official ones (``conv_first``,
 ``patch_embed.norm``, ``layers.{i}.residual_group.blocks.{j}.{attn_mask,norm1,attn.*,
 norm2,mlp.*}``, ``layers.{i}.conv``, ``norm``, ``conv_after_body``,
@@ -175,6 +179,7 @@ class SwinIR(nn.Module):
         super().__init__()
         self.window_size = window_size
         self.crop = (not out_conv) if crop is None else crop
+        self.input_window = 0 if self.crop else window_size      # caller-side padding (module docstring)
         self.conv_first = nn.Conv2d(in_chans, embed_dim, 3, padding=1)
         self.patch_embed = PatchEmbedNorm(embed_dim)
         rates = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
@@ -210,6 +215,11 @@ class SwinIR(nn.Module):
         if hasattr(self, "conv_before_upsample"):
             x = self.conv_before_upsample(x)
         return x[..., :h, :w] if self.crop else x
+
+    def feature_blocks(self) -> list[tuple[str, nn.Module]]:
+        """The residual Swin transformer blocks ``layers.{i}`` (token outputs ``[B,H·W,C]`` on the
+        padded grid; ``engine.features`` maps them back with their ``size`` input): what CKA compares."""
+        return [(f"layers.{i}", layer) for i, layer in enumerate(self.layers)]
 
 
 @register_backbone("swinir")

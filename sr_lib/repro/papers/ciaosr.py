@@ -1,10 +1,10 @@
-"""CiaoSR tables that the shared table machinery (``sr_lib.repro.experiments``) does not cover.
+"""CiaoSR tables that the shared table machinery (``sr_lib.repro.run_table``) does not cover.
 
-``experiments.run_table`` trains/evaluates rows of PSNR/SSIM tables. CiaoSR also prints:
+``run_table`` trains/evaluates rows of PSNR/SSIM tables. CiaoSR also prints:
 
 - Table 6: ×12 reached in 1, 2 or 3 synthesis steps → ``run_synthesis`` evaluates one trained
-  model through ``engine.synthesis.synthesize`` and returns lines in ``experiments.RAW_COLUMNS``
-  (so ``side_by_side_table`` / ``check_claims`` work on them unchanged);
+  model through ``engine.synthesis.synthesize`` and returns lines in ``RAW_COLUMNS``
+  (so ``repro.compare_table`` sets them beside the printed table unchanged);
 - Table 7: model size and inference time → ``model_sizes`` (exact counts of the full-size
   models, built on the meta device: no memory, no weights) and ``time_inference`` (wall time of
   whole-image decoding, measured for all methods in one call, reported relative to LIIF);
@@ -12,6 +12,8 @@
   weights are present; otherwise (and for Table 9's no-reference metrics) ``lpips_status`` says
   why, and ``unavailable_lines`` writes the printed cells with an empty ``ours`` and that
   reason in ``note``.
+
+Its figures (Table 7 ratios, the Table 9 degradation stages) are in ``sr_lib.viz.ciaosr``.
 """
 from __future__ import annotations
 
@@ -24,14 +26,105 @@ import numpy as np
 import pandas as pd
 import torch
 
-import sr_lib
 from sr_lib.engine.evaluate import evaluate
+from sr_lib.engine.inference import super_resolve
 from sr_lib.engine.synthesis import synthesize
-from sr_lib.repro.experiments import BACKBONE_LABELS, METHOD_LABELS, RAW_COLUMNS, SIDE_COLUMNS, TableSpec, printed_cells
 from sr_lib.models.base import count_parameters
+from sr_lib.models.registry import make
+from sr_lib.repro.claims import SIDE_COLUMNS
+from sr_lib.repro.results import RAW_COLUMNS
+from sr_lib.repro.specs import BACKBONE_LABELS, METHOD_LABELS, Claim, Row, TableSpec, printed_cells
 from sr_lib.repro.tables import load_tables
 
 TABLE_COLUMNS = SIDE_COLUMNS + ["note"]
+
+# ----------------------------------------------------------------------------------------------
+# the rows of the printed tables
+# ----------------------------------------------------------------------------------------------
+
+EDSR, RDN, SWIN = "edsr-baseline", "rdn", "swinir"
+FIVE = (("MetaSR", "metasr"), ("LIIF", "liif"), ("ITSRN", "itsrn"), ("LTE", "lte"), ("CiaoSR", "ciaosr"))
+FIXED = "fixed-scale CNN (one model per scale): not an arbitrary-scale method, not trained"
+BEATS = tuple(Claim("CiaoSR", other) for other in ("LTE", "ITSRN", "LIIF", "MetaSR"))
+
+# Table 6: x12 in one, two or three synthesis steps (step factors per printed line)
+STEPS = {"CiaoSR [1 step x12]": (12,), "CiaoSR [2 steps x2>x12]": (2, 6), "CiaoSR [3 steps x2>x4>x12]": (2, 2, 3)}
+TABLE6 = TableSpec("ciaosr", "table6", rows=tuple(Row(label, "ciaosr", RDN) for label in STEPS),
+                   claims=(Claim("CiaoSR [1 step x12]", "CiaoSR [2 steps x2>x12]"),
+                           Claim("CiaoSR [2 steps x2>x12]", "CiaoSR [3 steps x2>x4>x12]"),
+                           Claim("CiaoSR [1 step x12]", "CiaoSR [2 steps x2>x12]", metric="ssim"),
+                           Claim("CiaoSR [2 steps x2>x12]", "CiaoSR [3 steps x2>x4>x12]", metric="ssim")))
+
+
+def default_backbones(profile: str) -> list:
+    """RDN alone at smoke (every code path, in seconds), the three printed backbones otherwise."""
+    return [RDN] if profile == "smoke" else [EDSR, RDN, SWIN]
+
+
+def five(backbones) -> tuple:
+    """The five compared methods (MetaSR, LIIF, ITSRN, LTE, CiaoSR) on each backbone."""
+    return tuple(Row(label, method, bb) for bb in backbones for label, method in FIVE)
+
+
+def table_specs(backbones, profile: str) -> dict:
+    """``{table number: TableSpec}`` of Tables 1–5, 7, 8 (run by ``repro.run_table``; Table 6 is
+    ``TABLE6``, run by ``run_synthesis``) on ``backbones``. Tables 2, 3 use the benchmark
+    backbones (RDN, SwinIR) among them; Tables 4–8 are on RDN. Table 4's checkmark rows were lost
+    in the text extraction: *ablation A* is read as neither component (its numbers ≈ RDN-LIIF),
+    *ablation B* as attention-in-attention without the non-local branch (``non_local=False``);
+    ``ensemble="mlp"`` replaces the attention by an MLP predicting one ensemble logit per
+    neighbour from [key, r, s]. At smoke Tables 4 and 5 keep one row per switch."""
+    backbones = list(backbones)
+    bench = [b for b in backbones if b in (RDN, SWIN)]
+    not_run = {"EDSR-baseline": FIXED, "RDN": FIXED, "SwinIR": FIXED}
+    specs = {
+        1: TableSpec("ciaosr", "table1", rows=(Row("Bicubic", "bicubic"),) + five(backbones), claims=BEATS,
+                     metrics=("psnr",), not_run=not_run),
+        2: TableSpec("ciaosr", "table2", rows=five(bench), claims=BEATS, metrics=("psnr",), not_run=not_run),
+        3: TableSpec("ciaosr", "table3", rows=five(bench), claims=BEATS, metrics=("psnr",), not_run=not_run),
+        4: TableSpec("ciaosr", "table4", metrics=("psnr",), rows=(
+            Row("CiaoSR [ablation A]", "ciaosr", RDN, options={"ensemble": "mlp", "non_local": False}),
+            Row("CiaoSR [ablation B]", "ciaosr", RDN, options={"non_local": False}),
+            Row("CiaoSR [full]", "ciaosr", RDN)),
+            claims=(Claim("CiaoSR [full]", "CiaoSR [ablation B]", note="the non-local branch helps"),
+                    Claim("CiaoSR [ablation B]", "CiaoSR [ablation A]",
+                          note="attention beats an MLP-weighted ensemble"))),
+        5: TableSpec("ciaosr", "table5", metrics=("psnr",), rows=(
+            *(Row(f"CiaoSR [train discrete {{{','.join(map(str, sc))}}}]", "ciaosr", RDN, overrides={"scales": sc})
+              for sc in ((2,), (3,), (4,), (2, 3, 4))),
+            Row("CiaoSR [train continuous 1-4]", "ciaosr", RDN)),
+            claims=tuple(Claim("CiaoSR [train continuous 1-4]", f"CiaoSR [train discrete {d}]")
+                         for d in ("{2}", "{3}", "{4}", "{2,3,4}"))),
+        7: TableSpec("ciaosr", "table7", rows=five([RDN]), claims=BEATS, metrics=("psnr",)),
+        8: TableSpec("ciaosr", "table8", rows=five([RDN]), claims=BEATS, metrics=("ssim",)),
+    }
+    if profile == "smoke":   # one row per switch is enough to run every code path
+        for k, keep in ((4, ("CiaoSR [ablation A]", "CiaoSR [full]")),
+                        (5, ("CiaoSR [train discrete {2}]", "CiaoSR [train continuous 1-4]"))):
+            sp = specs[k]
+            specs[k] = TableSpec(sp.paper, sp.table, rows=tuple(r for r in sp.rows if r.label in keep),
+                                 claims=tuple(c for c in sp.claims if c.better in keep and c.worse in keep),
+                                 metrics=sp.metrics, not_run={lab: "not run at smoke" for lab in
+                                                             {r.label for r in sp.rows} - set(keep)})
+    return specs
+
+
+def skipped_tables(backbones) -> dict:
+    """``{table number: why}`` for the tables that ``backbones`` cannot produce."""
+    skipped = {k: "needs the rdn backbone" for k in (4, 5, 6, 7, 8) if RDN not in backbones}
+    skipped.update({k: "needs rdn or swinir" for k in (2, 3) if not any(b in (RDN, SWIN) for b in backbones)})
+    return skipped
+
+
+def table_lines(side: pd.DataFrame, backbones) -> pd.DataFrame:
+    """A side-by-side table as ``ciaosr_tables.csv`` lines (``TABLE_COLUMNS``): ``note`` = what stood
+    in, and the printed lines of the five methods on a backbone not in ``backbones`` say so."""
+    run_labels = {BACKBONE_LABELS[b] for b in backbones}
+    why = f"backbone not run at this profile (backbones = {list(backbones)})"
+    labels = dict(FIVE)
+    side = side.assign(status=[why if (st != "ours" and m in labels and b and b not in run_labels) else st
+                               for st, m, b in zip(side["status"], side["method"], side["backbone"])])
+    return side.assign(note=side["stand_in"])[TABLE_COLUMNS]
 
 # LPIPS (Zhang et al. 2018) as the `lpips` package computes it: a torchvision AlexNet/VGG trunk
 # (ImageNet weights, fetched by torchvision into TORCH_HOME) plus the package's linear heads.
@@ -58,7 +151,7 @@ def lpips_status() -> str:
 
 
 @torch.no_grad()
-def lpips_score(upscaler, image_set, scale: float, protocol: str = "ciaosr", backbone: str = "", net=None) -> float:
+def lpips_score(upscaler, image_set, scale: float, protocol: str = "ciaosr", net=None) -> float:
     """Mean LPIPS over ``image_set`` of ``upscaler``'s output at ``scale`` under ``protocol``.
 
     Each HR image → ``protocol.make_pair`` → upscaler → output rounded to uint8 (as the
@@ -75,7 +168,7 @@ def lpips_score(upscaler, image_set, scale: float, protocol: str = "ciaosr", bac
         import lpips
         net = lpips.LPIPS(net="alex", verbose=False)
     proto = get_protocol(protocol)
-    up = as_upscaler(upscaler, proto, scale, backbone)
+    up = as_upscaler(upscaler, proto, scale)
     values = []
     for _, hr in image_set:
         lr, hr_c = proto.make_pair(hr, scale)
@@ -103,7 +196,7 @@ def add_lpips(raw: pd.DataFrame, spec: TableSpec, profile: str, image_sets: dict
             models[key] = train(row.method, row.backbone, profile=profile, seed=int(rec["seed"]), data_root=data_root,
                                 options=dict(row.options), device=device, progress=False, **dict(row.overrides))
         out.append(lpips_score(models[key], image_sets[rec["dataset"]], float(rec["scale"]), rec["protocol"],
-                               row.backbone or "", net=net))
+                               net=net))
     return raw.assign(lpips=out)
 
 
@@ -124,13 +217,13 @@ def unavailable_lines(spec: TableSpec, metrics, profile: str, reason: str, table
 # Table 6: multi-step synthesis
 # ----------------------------------------------------------------------------------------------
 
-def synthesis_upscaler(model, steps, backbone: str = "", protocol: str = "ciaosr"):
+def synthesis_upscaler(model, steps, protocol: str = "ciaosr"):
     """An upscaler ``(lr, (H, W), s)`` that reaches (H, W) through the step factors ``steps``
     (e.g. ``(2, 6)`` for ×2 → ×12), each step with ``protocol``'s inference options."""
     steps = tuple(float(s) for s in steps)
 
     def up(lr, out_size, scale=None):
-        return synthesize(model, lr, steps, out_size=out_size, protocol=protocol, backbone=backbone)
+        return synthesize(model, lr, steps, out_size=out_size, protocol=protocol)
     return up
 
 
@@ -138,14 +231,14 @@ def run_synthesis(model, run_key: str, variants: dict, image_sets: dict, profile
                   backbone: str, protocol: str = "ciaosr", log=print) -> pd.DataFrame:
     """Evaluate ``model`` on each ``ImageSet`` of ``image_sets`` (printed dataset → (EvalSet, ImageSet))
     at the product of each variant's steps; ``variants`` maps a printed label ("CiaoSR [2 steps
-    x2>x12]") to its step factors. Returns ``experiments.RAW_COLUMNS`` lines (``variant`` = the
+    x2>x12]") to its step factors. Returns ``RAW_COLUMNS`` lines (``variant`` = the
     steps)."""
     recs = []
     for label, steps in variants.items():
         total = float(np.prod(steps))
         for ts, images in image_sets.values():
             t0 = time.perf_counter()
-            res = evaluate(synthesis_upscaler(model, steps, backbone, protocol), images, total, protocol)
+            res = evaluate(synthesis_upscaler(model, steps, protocol), images, total, protocol)
             rec = {"method": "ciaosr", "backbone": backbone, "variant": "steps=" + "x".join(f"{s:g}" for s in steps),
                    "profile": profile, "seed": seed, "dataset": ts.dataset, "scale": total, "protocol": protocol,
                    "psnr": res["psnr"], "ssim": res["ssim"], "n_images": ts.n_images, "crop": ts.crop,
@@ -161,12 +254,6 @@ def run_synthesis(model, run_key: str, variants: dict, image_sets: dict, profile
 # Table 7: model size and inference time
 # ----------------------------------------------------------------------------------------------
 
-def _encoder(model) -> torch.nn.Module:
-    """The feature encoder of an sr_lib model (CiaoSR keeps it unregistered as ``_encoder``)."""
-    enc = getattr(model, "_encoder", None)
-    return enc if enc is not None else model.encoder
-
-
 def model_sizes(methods, backbone: str = "edsr-baseline", options: dict | None = None) -> pd.DataFrame:
     """Parameter counts of ``sr_lib.make(method, backbone=backbone, **options)`` — the full-size
     (paper) models unless ``options`` says otherwise — built on the meta device (shapes only).
@@ -174,8 +261,8 @@ def model_sizes(methods, backbone: str = "edsr-baseline", options: dict | None =
     rows = []
     for m in methods:
         with torch.device("meta"):
-            model = sr_lib.make(m, backbone=backbone, **(options or {}).get(m, {}))
-        total, enc = count_parameters(model), count_parameters(_encoder(model))
+            model = make(m, backbone=backbone, **(options or {}).get(m, {}))
+        total, enc = count_parameters(model), count_parameters(model.encoder)
         rows.append({"method": m, "backbone": backbone, "params": total, "params_m": total / 1e6,
                      "encoder_params": enc, "decoder_params": total - enc})
     return pd.DataFrame(rows)
@@ -208,15 +295,15 @@ def _time_all(methods, backbone, lr_size, scale, repeats, dev, options, seed, re
     out = (int(round(lr_size * scale)),) * 2
     models = {}
     for m in methods:
-        models[m] = sr_lib.make(m, backbone=backbone, **(options or {}).get(m, {})).to(dev).eval()
-        models[m].super_resolve(torch.rand(1, 3, 8, 8, device=dev), (int(8 * scale),) * 2)       # warm-up
+        models[m] = make(m, backbone=backbone, **(options or {}).get(m, {})).to(dev).eval()
+        super_resolve(models[m], torch.rand(1, 3, 8, 8, device=dev), out_size=(int(8 * scale),) * 2)   # warm-up
     times = {m: [] for m in methods}
     for _ in range(repeats):
         for m, model in models.items():
             if dev.type == "cuda":
                 torch.cuda.synchronize(dev)
             t0 = time.perf_counter()
-            model.super_resolve(lr, out)
+            super_resolve(model, lr, out_size=out)
             if dev.type == "cuda":
                 torch.cuda.synchronize(dev)
             times[m].append(time.perf_counter() - t0)
@@ -275,52 +362,7 @@ def _line(metric, label, backbone, printed, ours, profile, note) -> dict:
             "status": "ours" if np.isfinite(ours) else "not measured", "flag": "", "note": note}
 
 
-__all__ = ["TABLE_COLUMNS", "LPIPS_TRUNK_FILES", "torch_home", "lpips_status", "lpips_score", "add_lpips",
+__all__ = ["TABLE_COLUMNS", "EDSR", "RDN", "SWIN", "FIVE", "FIXED", "BEATS", "STEPS", "TABLE6", "default_backbones",
+           "five", "table_specs", "skipped_tables", "table_lines", "LPIPS_TRUNK_FILES", "torch_home", "lpips_status", "lpips_score", "add_lpips",
            "unavailable_lines",
-           "synthesis_upscaler", "run_synthesis", "model_sizes", "time_inference", "size_time_lines",
-           "plot_ratios", "plot_degradation"]
-
-
-# ----------------------------------------------------------------------------------------------
-# figures (matplotlib Figure without pyplot; save with sr_lib.viz.save_figure)
-# ----------------------------------------------------------------------------------------------
-
-def plot_ratios(lines: pd.DataFrame, title: str = ""):
-    """Table 7: size and time relative to LIIF, printed (open bars) vs ours (filled)."""
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(9, 3.2), layout="constrained")
-    axes = fig.subplots(1, 2)
-    for ax, metric, name in ((axes[0], "params_ratio", "model size / LIIF"), (axes[1], "time_ratio", "time / LIIF")):
-        d = lines[lines["metric"] == metric]
-        x = np.arange(len(d))
-        ax.bar(x - 0.2, d["printed"], 0.4, fill=False, edgecolor="k", label="printed")
-        ax.bar(x + 0.2, d["ours"], 0.4, color="tab:blue", label="ours")
-        ax.axhline(1.0, color="grey", lw=0.8)
-        ax.set_xticks(x, d["method"], fontsize=8)
-        ax.set_title(name, fontsize=9)
-        ax.legend(fontsize=7)
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
-def plot_degradation(hr: np.ndarray, stages, out_size, title: str = ""):
-    """The HR image and the image after each ``realworld`` stage (same scale of display)."""
-    from matplotlib.figure import Figure
-    from sr_lib.data.realworld import as_float01, apply_stage
-    imgs, names = [as_float01(hr)], ["HR"]
-    for st in stages:
-        imgs.append(apply_stage(imgs[-1], st, out_size))
-        names.append(st.kind.replace("_noise", " noise"))
-    cols = min(len(imgs), 6)
-    rows = int(np.ceil(len(imgs) / cols))
-    fig = Figure(figsize=(2.2 * cols, 2.4 * rows), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax in axes:
-        ax.axis("off")
-    for ax, img, name in zip(axes, imgs, names):
-        ax.imshow(np.clip(img, 0, 1), interpolation="nearest")
-        ax.set_title(f"{name} {img.shape[0]}x{img.shape[1]}", fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    return fig
+           "synthesis_upscaler", "run_synthesis", "model_sizes", "time_inference", "size_time_lines"]

@@ -35,18 +35,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-import sr_lib
-from sr_lib.engine.features import scale_cka_matrix
 from sr_lib.config import config_for, model_options
 from sr_lib.data.datasets import load_dataset
 from sr_lib.data.io import to_tensor01
-from sr_lib.repro.experiments import Row, TableSpec, check_claims, printed_cells
+from sr_lib.engine.features import scale_cka_matrix
+from sr_lib.engine.inference import decode_inputs, output_geometry
+from sr_lib.geometry import hr_size_for
 from sr_lib.metrics.equivariance import bicubic_upscaler, crop_for_theta, eq_s_curve
 from sr_lib.models.base import count_parameters
-from sr_lib.geometry import hr_size_for
 from sr_lib.models.eqsr import EQNET_TABLE1
-from sr_lib.geometry import make_coord
 from sr_lib.models.layers.kriging import KrigingWeights
+from sr_lib.models.registry import make
+from sr_lib.repro.specs import Claim, Row, TableSpec
 
 Upscaler = Callable[[torch.Tensor, tuple], torch.Tensor]
 FLAT_CONTRAST = 0.5          # contrast ratio below which an output counts as "flat"
@@ -120,23 +120,28 @@ def analysis_rows(profile: str) -> dict:
     return rows
 
 
-def check_claims_any_backbone(spec: TableSpec, raw: pd.DataFrame, profile: str, tables: pd.DataFrame,
-                              **options) -> pd.DataFrame:
-    """``sr_lib.repro.experiments.check_claims`` comparing methods per (dataset, scale) whatever
-    their printed backbone: EQSR's printed lines carry "EQNet", its baselines' an empty
-    (unstated) backbone, so a claim "EQSR beats LTE" has no common backbone group. The
-    backbones of ``spec``'s paper are blanked in the printed tables, our results and the
-    rows before the claims are checked; everything else is ``check_claims``. Cells of
-    ``raw`` outside this table's printed (dataset, scale) grid (two tables sharing rows and
-    one raw CSV) are left out."""
-    blank = tables.assign(backbone=tables["backbone"].where(tables["paper"] != spec.paper, ""))
-    rows = tuple(BaselineRow(r.label, r.method, r.backbone, dict(r.options), dict(r.overrides), r.checkpoint)
-                 if r.learned else r for r in spec.rows)
-    flat = TableSpec(spec.paper, spec.table, rows=rows, claims=spec.claims, metrics=spec.metrics,
-                     not_run=spec.not_run)
-    out = check_claims(flat, raw.assign(printed_backbone=""), profile, tables=blank, **options)
-    grid = printed_cells(spec, tables)[["dataset", "scale"]].drop_duplicates()
-    return out.merge(grid, on=["dataset", "scale"], how="inner")
+CLAIMS = tuple(Claim("EQSR", worse) for worse in ("Bicubic", "MetaSR", "ArbSR", "LIIF", "LTE"))
+NOT_RUN = {"EQSR†": "needs ImageNet pre-training (800k iterations), out of reach here"}
+TABLE1_MODELS = tuple(EQNET_TABLE1)         # "I" … "V"
+
+
+def table_specs(profile: str, table1_models=()) -> dict:
+    """``{"poster", "supp3", "supp1": TableSpec}``: the poster table and supplement Table 3 (the
+    comparison, ``comparison_rows``) and supplement Table 1 (Models I–V, ``table1_rows``) with the
+    models of ``table1_models`` (default: all five; at smoke I and IV), the others marked not run.
+    Claims compare methods whatever their backbone: run them with ``run_table(..., any_backbone=True)``."""
+    rows = tuple(comparison_rows(profile).values())
+    keep = list(table1_models) or (["I", "IV"] if profile == "smoke" else list(TABLE1_MODELS))
+    t1 = table1_rows(profile)
+    t1_not_run = {k: f"not trained at this profile (table1_models = {keep})" for k in t1
+                  if k.split("Model ")[1].rstrip("]") not in keep}
+    return {
+        "poster": TableSpec("eqsr", "poster_table", rows=rows, metrics=("psnr",), claims=CLAIMS, not_run=NOT_RUN),
+        "supp3": TableSpec("eqsr", "supp_table3", rows=rows, claims=CLAIMS, not_run=NOT_RUN),
+        "supp1": TableSpec("eqsr", "supp_table1", rows=tuple(r for k, r in t1.items() if k not in t1_not_run),
+                           metrics=("psnr",), not_run=t1_not_run,
+                           claims=(Claim("EQSR [Model IV]", "EQSR [Model I]", note="larger model is better"),)),
+    }
 
 
 def train_row(row: Row, profile: str, seed: int = 0, data_root=None, device: str = "auto",
@@ -163,7 +168,7 @@ def table1_parameter_counts(**options) -> pd.DataFrame:
     rows = []
     for name, (groups, blocks) in EQNET_TABLE1.items():
         with torch.device("meta"):
-            model = sr_lib.make("eqsr", groups=groups, blocks=blocks, **options)
+            model = make("eqsr", groups=groups, blocks=blocks, **options)
         n = count_parameters(model)
         rows.append({"model": name, "groups": groups, "wsa_per_group": blocks, "params": n,
                      "params_m": n / 1e6})
@@ -236,14 +241,14 @@ def hr_pixel_at(pos, hr_hw) -> tuple:
 def kriging_map(model, lr: torch.Tensor, scale: float, pos=(0.5, 0.5)) -> KrigingMap:
     """Kriging weights of an EQSR ``model`` at the HR pixel at relative position ``pos``
     when the LR image ``lr [1,3,h,w]`` in [0, 1] is super-resolved at ``scale``
-    (the scale also conditions the AFE blocks, as in ``super_resolve``)."""
+    (the scale also conditions the AFE blocks; size, encoder scale and queries as in ``super_resolve``)."""
     if not hasattr(model, "kriging_weights"):
         raise ValueError(f"{type(model).__name__} has no kriging upsampler (an EQSR model is needed)")
     p = next(model.parameters())
     lr = lr.to(device=p.device, dtype=p.dtype)
-    hr_hw = hr_size_for(lr.shape[-2:], scale)
-    feat = model.encode(model.normalize(lr), scale)                             # [1,C,h,w]
-    coord = make_coord(hr_hw, flatten=False, dtype=lr.dtype, device=lr.device).unsqueeze(0)   # [1,H,W,2]
+    hr_hw, _ = output_geometry(lr.shape[-2:], scale=scale)
+    s_hw, coord, _ = decode_inputs(model, lr, hr_hw)                            # coord [1,H,W,2]
+    feat = model.encode(model.normalize(lr), s_hw)                              # [1,C,h,w]
     yx = hr_pixel_at(pos, hr_hw)
     weights = model.kriging_weights(feat, coord, yx)
     lr_yx = tuple((i + 0.5) * n / m for i, n, m in zip(yx, lr.shape[-2:], hr_hw))
@@ -365,7 +370,7 @@ def cka_summary(matrices: Mapping[str, torch.Tensor]) -> pd.DataFrame:
 
 
 __all__ = ["BaselineRow", "comparison_rows", "table1_rows", "analysis_rows", "eqsr_options", "train_row",
-           "check_claims_any_backbone",
+           "CLAIMS", "NOT_RUN", "TABLE1_MODELS", "table_specs",
            "table1_parameter_counts", "image_crops", "KrigingMap", "hr_pixel_at", "kriging_map",
            "kriging_maps", "kriging_frame", "output_contrast", "eq_s_curves", "cka_matrices", "cka_summary",
            "FLAT_CONTRAST"]

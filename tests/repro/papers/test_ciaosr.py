@@ -9,12 +9,37 @@ from sr_lib.repro.papers.ciaosr import (TABLE_COLUMNS, lpips_status, model_sizes
                                   time_inference, unavailable_lines)
 from sr_lib.engine.evaluate import bicubic_torch
 from sr_lib.engine.synthesis import quantize_uint8
-from sr_lib.repro.experiments import Row, TableSpec
+from sr_lib.repro import Row, TableSpec
 from sr_lib.models.base import count_parameters
 
 SMALL = {"liif": {"n_resblocks": 1, "n_feats": 8, "hidden": [16, 16]},
          "ciaosr": {"n_resblocks": 1, "n_feats": 8, "hidden": [16, 16]},
          "metasr": {"n_resblocks": 1, "n_feats": 8, "hidden": [16]}}
+
+
+class TestSpecs:
+    def test_backbones_decide_rows_and_skipped_tables(self):
+        from sr_lib.repro.papers import ciaosr
+        specs = ciaosr.table_specs(["rdn"], "smoke")
+        assert sorted(specs) == [1, 2, 3, 4, 5, 7, 8]
+        assert {r.backbone for r in specs[1].rows} == {None, "rdn"} and len(specs[2].rows) == 5
+        assert [r.label for r in specs[4].rows] == ["CiaoSR [ablation A]", "CiaoSR [full]"]    # smoke: one per switch
+        assert len(ciaosr.table_specs(["rdn"], "cpu")[4].rows) == 3
+        assert ciaosr.skipped_tables(["rdn"]) == {}
+        assert ciaosr.skipped_tables(["edsr-baseline"]) == {**{k: "needs the rdn backbone" for k in (4, 5, 6, 7, 8)},
+                                                            2: "needs rdn or swinir", 3: "needs rdn or swinir"}
+        assert [r.label for r in ciaosr.TABLE6.rows] == list(ciaosr.STEPS)
+
+    def test_table_lines_say_which_backbone_was_not_run(self):
+        from sr_lib.repro.papers import ciaosr
+        side = pd.DataFrame({c: [""] * 3 for c in ciaosr.TABLE_COLUMNS if c != "note"})
+        side["method"] = ["LIIF", "LIIF", "Bicubic"]
+        side["backbone"] = ["RDN", "SwinIR", ""]
+        side["status"] = ["ours", "not evaluated at this profile", "not run here"]
+        side["stand_in"] = ["Set5 stands in", "", ""]
+        lines = ciaosr.table_lines(side, ["rdn"])
+        assert list(lines.columns) == TABLE_COLUMNS and list(lines["note"]) == ["Set5 stands in", "", ""]
+        assert list(lines["status"]) == ["ours", "backbone not run at this profile (backbones = ['rdn'])", "not run here"]
 
 
 class TestModelSizes:

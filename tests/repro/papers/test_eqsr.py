@@ -14,7 +14,7 @@ import sr_lib
 from sr_lib.config import config_for, model_options
 from sr_lib.repro.papers.eqsr import (cka_matrices, cka_summary, comparison_rows, eq_s_curves, eqsr_options,
                                   hr_pixel_at, kriging_frame, kriging_maps, table1_parameter_counts,
-                                  table1_rows)
+                                  table1_rows, table_specs)
 from sr_lib.models.eqsr import EQNET_TABLE1, build_eqsr
 
 TINY = dict(groups=1, blocks=2, embed_dim=12, num_heads=2, window_size=8, latent_dim=16)
@@ -53,6 +53,14 @@ class TestRows:
         assert comparison_rows("smoke")["MetaSR"].printed_backbone == ""
         assert comparison_rows("smoke")["EQSR"].printed_backbone == "EQNet"
 
+    def test_table_specs_keep_the_chosen_table1_models_and_mark_the_others(self):
+        specs = table_specs("smoke")
+        assert [s.table for s in specs.values()] == ["poster_table", "supp_table3", "supp_table1"]
+        assert [r.label for r in specs["supp1"].rows] == ["EQSR [Model I]", "EQSR [Model IV]"]   # smoke: I and IV
+        assert set(specs["supp1"].not_run) == {"EQSR [Model II]", "EQSR [Model III]", "EQSR [Model V]"}
+        assert len(table_specs("smoke", ["I", "II", "III", "IV", "V"])["supp1"].rows) == 5
+        assert specs["poster"].rows == specs["supp3"].rows and "EQSR†" in specs["poster"].not_run
+
 
 class TestKrigingMaps:
     def test_same_relative_pixel_at_every_scale(self, tiny_eqsr):
@@ -76,7 +84,7 @@ class TestCKA:
     def test_identical_scales_give_unit_diagonal(self, tiny_eqsr, images):
         mats, df = cka_matrices({"EQSR": tiny_eqsr}, images, (2.0, 2.0), batch_size=4)
         m = mats["EQSR"]
-        n = len(tiny_eqsr.attention_blocks())
+        n = len(tiny_eqsr.feature_blocks())
         assert m.shape == (n, n)
         np.testing.assert_allclose(torch.diagonal(m).numpy(), 1.0, atol=1e-9)
         assert len(df) == n * n and set(df.columns) >= {"model", "i", "j", "cka"}
@@ -102,9 +110,7 @@ class TestEqS:
 
 class TestClaimsAcrossBackbones:
     def test_eqsr_is_compared_with_baselines_of_unstated_backbone(self, shared_data, paper_tables_dir):
-        from sr_lib.repro.experiments import EVAL_BUDGETS, Claim, TableSpec
-        from sr_lib.repro.papers.eqsr import check_claims_any_backbone
-        from sr_lib.repro.tables import load_tables
+        from sr_lib.repro import EVAL_BUDGETS, Claim, TableSpec, check_claims, load_tables
         tables = load_tables(paper_tables_dir)
         spec = TableSpec("eqsr", "poster_table", rows=tuple(comparison_rows("smoke").values()), metrics=("psnr",),
                          claims=(Claim("EQSR", "LTE"),))
@@ -112,8 +118,8 @@ class TestClaimsAcrossBackbones:
                   "crop": 96, "scale": 1.55, "ssim": 0.9, "weights": "trained here"}
         raw = pd.DataFrame([{**common, "label": "EQSR", "printed_backbone": "EQNet", "psnr": 30.5},
                             {**common, "label": "LTE", "printed_backbone": "", "psnr": 30.0}])
-        out = check_claims_any_backbone(spec, raw, "smoke", tables, data_root=shared_data,
-                                        budget=EVAL_BUDGETS["smoke"])
+        out = check_claims(spec, raw, "smoke", tables=tables, data_root=shared_data, budget=EVAL_BUDGETS["smoke"],
+                           any_backbone=True)
         cell = out[(out["dataset"] == "Set5") & (out["scale"] == 1.55)].iloc[0]
         assert cell["printed"] == pytest.approx(41.16 - 41.20)          # poster: EQSR 41.16, LTE 41.20
         assert cell["ours"] == pytest.approx(0.5) and bool(cell["holds_ours"])

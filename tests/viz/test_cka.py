@@ -1,16 +1,13 @@
-"""CKA heatmaps and EQ_S curves (sr_lib.viz.cka / sr_lib.viz.equivariance): the
-figures show exactly the numbers they are given."""
+"""CKA heatmaps (sr_lib.viz.cka): the figures show exactly the numbers they are given."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
 from sr_lib.viz.cka import plot_cka_heatmap, plot_cka_heatmaps
-from sr_lib.viz.equivariance import plot_eq_curves
 
 
 def mesh_values(ax) -> np.ndarray:
@@ -36,26 +33,3 @@ class TestCKAHeatmap:
     def test_nothing_to_plot_is_an_error(self):
         with pytest.raises(ValueError, match="no CKA"):
             plot_cka_heatmaps({})
-
-
-class TestEQCurves:
-    @staticmethod
-    def frame():
-        rows = [{"method": m, "theta": t, "r": r, "eq_s_db": -20.0 - k - r, "eq_s_std": 0.5}
-                for k, m in enumerate(["Bicubic", "ArbSR"]) for t in (2.0, 3.0) for r in (1.5, 2.0, 3.0)]
-        return pd.DataFrame(rows)
-
-    def test_one_panel_per_theta_one_line_per_method(self):
-        df = self.frame()
-        fig = plot_eq_curves(df)
-        assert len(fig.axes) == 2
-        for ax, theta in zip(fig.axes, (2.0, 3.0)):
-            lines = {ln.get_label(): ln for ln in ax.get_lines()}
-            assert set(lines) == {"Bicubic", "ArbSR"}
-            want = df[(df.theta == theta) & (df.method == "ArbSR")].sort_values("r")
-            np.testing.assert_allclose(lines["ArbSR"].get_ydata(), want["eq_s_db"])
-            assert lines["Bicubic"].get_linestyle() == "--"
-
-    def test_missing_columns_are_reported(self):
-        with pytest.raises(ValueError, match="lacks columns"):
-            plot_eq_curves(pd.DataFrame({"method": ["x"], "r": [2.0]}))

@@ -1,0 +1,160 @@
+"""Running a table's rows: train (or reuse) each learned row, evaluate it on its printed cells.
+
+``run_rows(spec, profile)`` → tidy raw results, one line per (run, seed, set, scale) in
+``RAW_COLUMNS``. Every learned row is trained for each seed of the profile (``config.seeds``);
+finished runs come from the run cache (``sr_lib.engine.train``) and finished evaluations from
+the raw results CSV (``raw_csv``, keyed on run, images, scale and rule), so re-running a
+notebook repeats no work. Each returned line carries the label of the row it was run for.
+"""
+from __future__ import annotations
+
+import io
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from sr_lib.config import config_for
+from sr_lib.engine.device import get_device
+from sr_lib.engine.evaluate import evaluate
+from sr_lib.metrics.protocols import get_protocol
+from sr_lib.paths import atomic_write_text
+from sr_lib.repro.specs import EVAL_BUDGETS, EvalBudget, Row, TableSpec, load_eval_set, printed_cells, table_test_sets
+
+RAW_COLUMNS = ["method", "backbone", "variant", "profile", "seed", "dataset", "scale", "protocol", "psnr",
+               "ssim", "n_images", "crop", "scored_as", "images", "label", "printed_backbone", "weights",
+               "run_key", "seconds"]
+
+
+def _pick_scales(scales, budget: EvalBudget) -> list:
+    """The printed scales to evaluate: all, or the smallest and largest (``budget.max_scales``)."""
+    s = sorted(set(float(x) for x in scales))
+    if budget.max_scales and len(s) > budget.max_scales:
+        s = [s[0], s[-1]][: budget.max_scales]
+    return s
+
+
+def read_raw(path) -> pd.DataFrame:
+    """The raw results CSV at ``path`` (empty frame with ``RAW_COLUMNS`` if absent)."""
+    path = Path(path) if path else None
+    if path is None or not path.is_file():
+        return pd.DataFrame(columns=RAW_COLUMNS)
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def write_csv(df: pd.DataFrame, path) -> Path:
+    """``df`` to ``path`` atomically (temporary file + rename)."""
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, lineterminator="\n")
+    atomic_write_text(path, buf.getvalue())
+    return Path(path)
+
+
+def _key(d) -> tuple:
+    """One evaluation: a run (or upscaler / checkpoint) on an image subset at a scale under a rule."""
+    return (str(d["run_key"]), str(d["dataset"]), int(d["n_images"]), int(d["crop"]), str(d["scored_as"]),
+            round(float(d["scale"]), 6), str(d["protocol"]))
+
+
+def _load_model(row: Row, profile: str, seed: int, data_root, device: str, runs_root, progress: bool):
+    """→ (upscaler or model, run key)."""
+    if not row.learned:
+        return row.method, row.method
+    if row.checkpoint:
+        from sr_lib.engine.checkpoint import load_checkpoint
+        model = load_checkpoint(row.checkpoint).to(get_device(device)).eval()
+        return model, f"checkpoint:{Path(row.checkpoint).name}"
+    from sr_lib.engine.train import train
+    model = train(row.method, row.backbone, profile=profile, seed=seed, data_root=data_root or None,
+                  options=dict(row.options), out=runs_root, device=device, progress=progress,
+                  **dict(row.overrides))
+    return model, model.train_info["key"]
+
+
+def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, device: str = "auto",
+              budget: EvalBudget | None = None, raw_csv=None, runs_root=None, progress: bool = True,
+              tables: pd.DataFrame | None = None, log=None) -> pd.DataFrame:
+    """Train (or reuse) and evaluate every row of ``spec`` → tidy results (``RAW_COLUMNS``).
+
+    Each learned row is trained once per seed (default: the profile's ``config.seeds``);
+    upscalers and checkpoints are evaluated once (seed = the first seed). Each row is
+    evaluated on the (dataset, scale) cells printed for it, cut down by ``budget`` (default
+    ``EVAL_BUDGETS[profile]``). With ``raw_csv`` finished evaluations are read from it and
+    every new one is added to it atomically as soon as it exists. One progress line per
+    evaluation goes to ``log`` (default: stderr).
+    """
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    budget = budget or EVAL_BUDGETS[profile]
+    cfg = config_for(profile)
+    seeds = tuple(cfg.seeds if seeds is None else seeds)
+    protocol = get_protocol(spec.protocol).name
+    cells = printed_cells(spec, tables)
+    cells = cells[cells["value"].notna()]                       # cells printed '-' are not evaluated
+    test_sets = table_test_sets(spec, profile, data_root, budget, tables)
+    old = read_raw(raw_csv)
+    done = {_key(r): r for r in old.to_dict("records")}
+    new, out = [], []
+    jobs = []
+    for row in spec.rows:
+        mine = cells[(cells["method"] == row.label) & (cells["backbone"] == row.printed_backbone)]
+        if mine.empty:
+            raise ValueError(f"{spec.paper} {spec.table} prints no line {row.label!r} / {row.printed_backbone!r}")
+        for ts in test_sets:
+            scales = _pick_scales(mine.loc[mine["dataset"] == ts.printed, "scale"].dropna(), budget)
+            if scales:
+                jobs.append((row, ts, scales))
+    n_total = sum(len(sc) * (len(seeds) if r.learned and not r.checkpoint else 1) for r, _, sc in jobs)
+    threads = torch.get_num_threads()
+    if cfg.cpu_threads and get_device(device).type == "cpu":
+        torch.set_num_threads(cfg.cpu_threads)     # the profile's thread count (see config.py: load)
+    try:
+        i = 0
+        for row in spec.rows:
+            row_jobs = [(ts, sc) for r, ts, sc in jobs if r is row]
+            for seed in (seeds if row.learned and not row.checkpoint else seeds[:1]):
+                model, key = _load_model(row, profile, seed, data_root, device, runs_root, progress)
+                for ts, scales in row_jobs:
+                    image_set = None
+                    for s in scales:
+                        i += 1
+                        base = {"method": row.method, "backbone": row.backbone or "", "variant": row.variant,
+                                "profile": profile, "seed": seed, "dataset": ts.dataset, "scale": s,
+                                "protocol": protocol, "scored_as": ts.scored_as, "n_images": ts.n_images,
+                                "crop": ts.crop, "images": ts.images, "label": row.label,
+                                "printed_backbone": row.printed_backbone, "weights": row.weights, "run_key": key}
+                        hit = done.get(_key(base))
+                        tag = (f"[{i}/{n_total}] {row.label} ({row.printed_backbone or '-'}) seed {seed} "
+                               f"{ts.dataset}{'' if ts.scored_as == ts.dataset else ' as ' + ts.scored_as} x{s:g}")
+                        if hit is not None:
+                            rec = {**hit, **base}
+                            log(f"{tag}: {float(rec['psnr']):.3f} dB (cached)")
+                        else:
+                            t0 = time.perf_counter()
+                            image_set = image_set or load_eval_set(ts, data_root)
+                            res = evaluate(model, image_set, s, protocol)
+                            rec = {**base, "psnr": res["psnr"], "ssim": res["ssim"],
+                                   "seconds": round(time.perf_counter() - t0, 3)}
+                            log(f"{tag}: {rec['psnr']:.3f} dB / {rec['ssim']:.4f} "
+                                f"({rec['n_images']} img, {rec['seconds']:.1f}s)")
+                            new.append(rec)
+                            done[_key(rec)] = rec
+                            if raw_csv:
+                                write_csv(_merge_raw(old, new), raw_csv)
+                        out.append(rec)
+    finally:
+        torch.set_num_threads(threads)
+    return pd.DataFrame(out, columns=RAW_COLUMNS)
+
+
+def _merge_raw(old: pd.DataFrame, new: list) -> pd.DataFrame:
+    fresh = pd.DataFrame(new, columns=RAW_COLUMNS)
+    if old.empty:
+        return fresh
+    keys = {_key(r) for r in new}
+    keep = old[[_key(r) not in keys for r in old.to_dict("records")]]
+    return pd.concat([keep, fresh], ignore_index=True)[RAW_COLUMNS + [c for c in old.columns if c not in RAW_COLUMNS]]
+
+
+__all__ = ["RAW_COLUMNS", "read_raw", "write_csv", "run_rows"]

@@ -1,0 +1,25 @@
+"""IPE-LIIF table specs (sr_lib.repro.papers.ipe_liif): every row matches a printed line."""
+from __future__ import annotations
+
+from sr_lib.repro import load_tables, printed_cells
+from sr_lib.repro.papers import ipe_liif
+
+
+class TestSpecs:
+    def test_every_row_is_a_printed_line_and_every_claim_a_row(self, paper_tables_dir):
+        tables = load_tables(paper_tables_dir)
+        for spec in ipe_liif.table_specs().values():
+            cells = printed_cells(spec, tables)
+            printed = set(zip(cells["method"], cells["backbone"].fillna("")))
+            assert {(r.label, r.printed_backbone) for r in spec.rows} <= printed, spec.table
+            labels = {r.label for r in spec.rows}
+            assert all(c.better in labels and c.worse in labels for c in spec.claims), spec.table
+            assert set(cells["method"]) - labels - set(spec.not_run) == set(), spec.table   # the rest is marked
+
+    def test_table3_ranges_are_parameters(self):
+        rows = ipe_liif.table_specs(block_a_scale_max=5.0, block_b_scale_max=9.0)[3].rows
+        assert {r.overrides["scale_max"] for r in rows if "block A" in r.label} == {5.0}
+        assert {r.overrides["scale_max"] for r in rows if "block B" in r.label} == {9.0}
+
+    def test_no_checkpoints_no_official_rows(self, tmp_path):
+        assert ipe_liif.official_rows(tmp_path) == []
