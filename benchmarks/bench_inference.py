@@ -77,8 +77,9 @@ def measure_one(method: str, size: str, lr_hw, scale: float, tile: bool = False,
     row = {"method": method, "size": size, "lr": f"{lr_hw[0]}x{lr_hw[1]}", "scale": scale,
            "out": f"{out[0]}x{out[1]}", "tiled": tile}
     try:
-        est = estimate(model, lr_hw, out, DEFAULT_CHUNK)
-        row["est_peak_gb"] = est.peak / 1024 ** 3
+        est = estimate(model, lr_hw, out, DEFAULT_CHUNK, tile=192 if tile else 0, tile_overlap=32 if tile else 0)
+        row["est_peak_gb"] = est.peak / 1024 ** 3      # what the call adds (peak_rss_gb includes the process)
+        row["rss_before_gb"] = rss_gb()
         with torch.no_grad():
             if tile:
                 up = ModelUpscaler(model, tile=192, tile_overlap=32)

@@ -343,8 +343,13 @@ def ciaosr_pair(off: Official, side: int, scale: int):
     return official, mine, ours, meta
 
 
+GEMM_OPS = ("aten::addmm", "aten::mm", "aten::bmm", "aten::baddbmm", "aten::addmm_", "aten::matmul", "aten::linear")
+
+
 def decoder_flops(ours, lr, scale: int, repeats: int, cell_factor: float = 1.0) -> dict:
-    """Our decoder alone (features computed once): FLOPs of the query calls and their median time."""
+    """Our decoder alone (features computed once, ``super_resolve``'s chunks): FLOPs of the query calls
+    (``FlopCounterMode``: matrix products), their median time, and — from one profiled decode — the
+    share of that time spent inside matrix products (what the rest costs is what limits the rate)."""
     from torch.utils.flop_counter import FlopCounterMode
     from sr_lib.geometry import query_grid
     h, w = lr.shape[-2:]
@@ -361,8 +366,17 @@ def decoder_flops(ours, lr, scale: int, repeats: int, cell_factor: float = 1.0) 
             decode()
         flop = fc.get_total_flops()
         ts = [timed(decode)[0] for _ in range(max(1, repeats))]
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            decode()
+    events = prof.key_averages()
+    total_us = sum(e.self_cpu_time_total for e in events)
+    gemm_us = sum(e.self_cpu_time_total for e in events if e.key in GEMM_OPS)
+    top = sorted((e for e in events if e.key not in GEMM_OPS), key=lambda e: -e.self_cpu_time_total)[:4]
     s = statistics.median(ts)
-    return {"decoder_gflop": flop / 1e9, "decoder_s": s, "decoder_gflops": flop / s / 1e9, "chunk": chunk}
+    return {"decoder_gflop": flop / 1e9, "decoder_s": s, "decoder_gflops": flop / s / 1e9, "chunk": chunk,
+            "decoder_gemm_share": gemm_us / total_us if total_us else float("nan"),
+            "decoder_gemm_gflops": flop / (gemm_us / 1e6) / 1e9 if gemm_us else float("nan"),
+            "decoder_top_other_ops": {e.key: round(e.self_cpu_time_total / total_us, 3) for e in top}}
 
 
 def run_infer(off: Official, methods, sides, scale: int, repeats: int, tol: float, flops: bool,
@@ -400,6 +414,10 @@ def run_infer(off: Official, methods, sides, scale: int, repeats: int, tol: floa
             rows.append(row)
             print(f"   official {row['official_s']:.3f} s  ours {row['ours_s']:.3f} s  ratio {row['ratio']:.2f}x  "
                   f"max|diff| {diff:.2e}  load {row['loadavg']['during_1min_mean']}", flush=True)
+            if flops:
+                print(f"   decoder {row['decoder_gflops']:.1f} GFLOP/s = {row.get('decoder_vs_matmul', float('nan')):.2f}"
+                      f" of the matmul; {row['decoder_gemm_share']:.2f} of its time in matrix products (those at "
+                      f"{row['decoder_gemm_gflops']:.1f} GFLOP/s); other ops: {row['decoder_top_other_ops']}", flush=True)
             if diff > tol:
                 raise AssertionError(f"{method} {side}² x{scale}: outputs differ by {diff:.3e} > {tol:g}")
             del official, mine, ours, y_off, y_ours
@@ -484,7 +502,8 @@ def run_train(off: Official, methods, repeats: int, common: dict, loss_tol: floa
                     "mmedit_source": c.mmedit_source, "official_path": "mmedited CiaoSR.train_step (mmedit L1Loss)"}
             official_sd = restorer.generator.state_dict
         ours.train()
-        opt_ours = torch.optim.Adam(ours.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+        from sr_lib.engine.train import make_optimizer
+        opt_ours = make_optimizer(ours, cfg)              # the optimiser fit() builds (same Adam settings)
         with LoadMonitor() as mon:
             t_off, t_ours, l_off, l_ours = alternate(official_step, lambda: ours_train_step(ours, opt_ours, batch),
                                                      1)
@@ -512,7 +531,8 @@ def run_train(off: Official, methods, repeats: int, common: dict, loss_tol: floa
 
 
 # ---------------------------------------------------------------------------------------- memory
-def memory_cases(quick: bool) -> list:
+def memory_cases(quick: bool, only=None) -> list:
+    """[method, size, lr_hw, scale, tile] per case; ``only``: ``METHOD[:SIZE[:SCALE]]`` patterns."""
     out_hw = (256, 384) if quick else (1350, 2040)
     sizes = ["cpu"] if quick else ["cpu", "paper"]
     cases = []
@@ -522,11 +542,37 @@ def memory_cases(quick: bool) -> list:
                 lr_hw = (max(1, out_hw[0] // s), max(1, out_hw[1] // s))
                 tile = 192 if method == "ciaosr" and s <= 4 else 0
                 cases.append([method, size, list(lr_hw), s, tile])
+    if only:
+        keep = lambda c, pat: all(a == b for a, b in zip(pat.split(":"), (c[0], c[1], str(c[3]))))  # noqa: E731
+        cases = [c for c in cases if any(keep(c, pat) for pat in only)]
     return cases
 
 
+def _status_gb(field: str) -> float:
+    """``VmRSS`` / ``VmHWM`` (peak RSS since the last reset) of this process, GB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024 ** 2
+    return float("nan")
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's peak-RSS mark (Linux ``clear_refs`` 5), so that ``VmHWM`` is the peak of
+    what runs next (not of the imports, the model build or the memory probe)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def measure_memory(method: str, size: str, lr_hw, scale: int, tile: int) -> dict:
-    """In a fresh process: the library's estimate, RSS before, peak RSS after one ``super_resolve``."""
+    """In a fresh process: the library's estimate, then one ``super_resolve``: its peak RSS (``VmHWM``
+    reset just before it) minus the RSS before it (interpreter + torch + weights + LR), which is what the
+    estimate predicts (``sr_lib.engine.memory``: tensor memory the call adds)."""
+    import gc
     import sr_lib
     from sr_lib.config import config_for, model_options
     from sr_lib.engine import memory
@@ -534,40 +580,58 @@ def measure_memory(method: str, size: str, lr_hw, scale: int, tile: int) -> dict
     torch.manual_seed(0)
     opts = model_options(config_for("cpu"), method, backbone) if size == "cpu" else {"backbone": backbone}
     model = sr_lib.make(method, **opts).eval()
+    overlap = 32 if tile else 0
+    row = {"section": "memory", "method": method, "size": size, "scale": scale, "tile": tile, "chunk": default_chunk()}
+    asked = f"{lr_hw[0] * scale}x{lr_hw[1] * scale}"
+    if "tile" in inspect.signature(memory.estimate).parameters:
+        # a request the budget refuses (EQSR decodes the whole 2K grid at once: ~9-31 GB) is measured at
+        # the largest output, halving the sides, that fits: the estimate is checked where it can run
+        budget = memory.default_budget()
+        for _ in range(6):
+            est = memory.estimate(model, tuple(lr_hw), (lr_hw[0] * scale, lr_hw[1] * scale), default_chunk(),
+                                  tile=tile, tile_overlap=overlap)
+            if est.peak <= budget or min(lr_hw) < 4:
+                break
+            row.setdefault("refused_at", {"out": asked, "est_peak_gb": est.peak / 1024 ** 3})
+            lr_hw = [n // 2 for n in lr_hw]
     out_hw = (lr_hw[0] * scale, lr_hw[1] * scale)
-    if tile:                         # the tiled protocol decodes one tile at a time
-        est_in = (min(tile, lr_hw[0]), min(tile, lr_hw[1]))
-        est_out = (est_in[0] * scale, est_in[1] * scale)
-    else:
-        est_in, est_out = tuple(lr_hw), out_hw
-    row = {"section": "memory", "method": method, "size": size, "lr": f"{lr_hw[0]}x{lr_hw[1]}", "scale": scale,
-           "out": f"{out_hw[0]}x{out_hw[1]}", "tile": tile}
+    row.update(lr=f"{lr_hw[0]}x{lr_hw[1]}", out=f"{out_hw[0]}x{out_hw[1]}")
     try:
         params = inspect.signature(memory.estimate).parameters
-        args = (model, est_in, est_out) + ((default_chunk(),) if "chunk" in params else ())
-        est = memory.estimate(*args)
+        if "tile" in params:
+            est = memory.estimate(model, tuple(lr_hw), out_hw, default_chunk(), tile=tile, tile_overlap=overlap)
+            row["est_of"] = "tiled call" if tile else "whole image"
+        else:                        # older estimate: one tile of the tiled protocol
+            est_in = (min(tile, lr_hw[0]), min(tile, lr_hw[1])) if tile else tuple(lr_hw)
+            est = memory.estimate(model, est_in, (est_in[0] * scale, est_in[1] * scale), default_chunk())
+            row["est_of"] = "one tile" if tile else "whole image"
         row["est_peak_gb"] = est.peak / 1024 ** 3
-        row["est_of"] = "one tile" if tile else "whole image"
+        row["est_encode_gb"], row["est_decode_gb"] = est.encode / 1024 ** 3, est.decode / 1024 ** 3
     except Exception as e:
         row["est_error"] = f"{type(e).__name__}: {e}"
     lr = torch.rand(1, 3, *lr_hw, generator=torch.Generator().manual_seed(0))
-    row["rss_before_gb"] = rss_now_gb()
+    gc.collect()
+    row["peak_reset"] = _reset_peak_rss()
+    row["rss_before_gb"] = _status_gb("VmRSS")
     t0 = time.perf_counter()
     try:
-        sr_super_resolve(model, lr, out_hw, tile=tile, tile_overlap=32 if tile else 0)
+        y = sr_super_resolve(model, lr, out_hw, tile=tile, tile_overlap=overlap)
         row["total_s"] = time.perf_counter() - t0
+        del y
     except Exception as e:           # MemoryBudgetError: refused up front (its message has the estimate)
         row["refused"] = f"{type(e).__name__}: {e}"
-    row["peak_rss_gb"] = peak_rss_gb()
+    row["peak_rss_gb"] = _status_gb("VmHWM") if row["peak_reset"] else peak_rss_gb()
+    row["peak_delta_gb"] = row["peak_rss_gb"] - row["rss_before_gb"]
     if "est_peak_gb" in row and "total_s" in row:
+        row["delta_over_est"] = row["peak_delta_gb"] / row["est_peak_gb"]
         row["rss_over_est"] = row["peak_rss_gb"] / row["est_peak_gb"]
-        row["rss_delta_over_est"] = (row["peak_rss_gb"] - row["rss_before_gb"]) / row["est_peak_gb"]
+        row["within_1.5x"] = 1 / 1.5 <= row["delta_over_est"] <= 1.5
     return row
 
 
-def run_memory(quick: bool, threads: int, common: dict) -> list:
+def run_memory(quick: bool, threads: int, common: dict, only=None) -> list:
     rows = []
-    for case in memory_cases(quick):
+    for case in memory_cases(quick, only):
         cmd = [sys.executable, __file__, "--one-memory", json.dumps(case), "--threads", str(threads)]
         with LoadMonitor() as mon:
             res = subprocess.run(cmd, capture_output=True, text=True)
@@ -578,9 +642,11 @@ def run_memory(quick: bool, threads: int, common: dict) -> list:
             row = json.loads(res.stdout.strip().splitlines()[-1])
         row.update(loadavg=mon.summary(), **common)
         rows.append(row)
-        print(f"-- memory {row['method']} {row['size']} x{row['scale']} {row.get('lr', '')}: "
+        print(f"-- memory {row['method']} {row['size']} x{row['scale']} {row.get('lr', '')} -> {row.get('out', '')}"
+              f"{' (2K refused: ' + format(row['refused_at']['est_peak_gb'], '.1f') + ' GB)' if 'refused_at' in row else ''}: "
               f"est {row.get('est_peak_gb', float('nan')):.2f} GB  "
-              f"peak RSS {row.get('peak_rss_gb', float('nan')):.2f} GB"
+              f"peak RSS {row.get('peak_rss_gb', float('nan')):.2f} GB (+{row.get('peak_delta_gb', float('nan')):.2f} "
+              f"over the {row.get('rss_before_gb', float('nan')):.2f} GB before: x{row.get('delta_over_est', float('nan')):.2f})"
               f"  {row.get('refused', row.get('error', ''))[:100]}", flush=True)
     return rows
 
@@ -614,6 +680,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tol", type=float, default=1e-5, help="max |official - ours| allowed at fp32")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--memory-only", nargs="*", default=None, metavar="METHOD[:SIZE[:SCALE]]",
+                    help="memory section: only these cases, e.g. liif ciaosr:cpu eqsr:paper:30")
     ap.add_argument("--one-memory", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -653,7 +721,7 @@ def main(argv=None) -> int:
         report["infer"] = rows
         show(f"inference x{args.scale}, fp32, {args.threads} threads: official test path vs sr_lib super_resolve",
              rows, ["method", "lr", "out", "official_s", "ours_s", "ratio", "max_abs_diff", "loadavg"]
-             + (["decoder_gflops", "decoder_vs_matmul"] if matmul else []))
+             + (["decoder_gflops", "decoder_vs_matmul", "decoder_gemm_share"] if matmul else []))
     if "train" in args.sections:
         rows = run_train(off, [m for m in args.methods if m in ("liif", "ciaosr")], args.train_repeats, common)
         report["train"] = rows
@@ -661,11 +729,11 @@ def main(argv=None) -> int:
              ["method", "official_s", "ours_s", "ratio", "first_loss_abs_diff", "max_param_diff_after_first_step",
               "loadavg"])
     if "memory" in args.sections:
-        rows = run_memory(args.quick, args.threads, common)
+        rows = run_memory(args.quick, args.threads, common, args.memory_only)
         report["memory"] = rows
         show("memory: peak RSS of one super_resolve (fresh process) vs sr_lib.engine.memory.estimate", rows,
              ["method", "size", "lr", "scale", "out", "tile", "est_peak_gb", "rss_before_gb", "peak_rss_gb",
-              "rss_over_est", "rss_delta_over_est", "total_s"])
+              "peak_delta_gb", "delta_over_est", "total_s"])
     report["meta"]["shims"] = list(shims.APPLIED)
     report["meta"]["wall_s"] = time.perf_counter() - t_start
     report["meta"]["loadavg_end"] = os.getloadavg()

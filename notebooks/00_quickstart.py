@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -43,7 +44,7 @@ profile: str = "cpu"          # smoke | cpu | paper: size and training budget of
 seed: int = 0                 # training seed of the model
 data_root: str = ""           # empty: resolver default (SR_DATA, <repo>/data, else scikit-image images)
 device: str = "auto"          # auto | cpu | cuda | cuda:N
-interactive: bool = False     # True: a scale slider at the end (needs a live kernel)
+interactive: bool = True      # a scale slider at the end in a live kernel; the headless runner passes False
 dataset: str = "Set5"         # benchmark set the image comes from (bundled stand-ins without data)
 image_index: int = 0          # which image of the set (sorted by name)
 max_side: int = 256           # HR centre crop side in pixels (keeps the demo quick)
@@ -128,7 +129,7 @@ for s in (1.5, 2.0, 4.0, 7.3):
 # with a border of ⌈s⌉ pixels shaved (LIIF's benchmark rule).
 
 # %%
-box = default_box((H, W), box_size)
+box = default_box((H, W), box_size, image=hr)        # the most textured box: methods differ there
 res = compare_crops({"bicubic": "bicubic", "liif": model}, hr, scale, box)
 table = crop_table(res, image=name, profile=profile, seed=seed)
 print(table[["method", "scale", "psnr", "psnr_image"]].round(3).to_string(index=False))
@@ -186,8 +187,8 @@ print(f"whole image, ×{scale:g}: LIIF {res['psnr_image']['liif']:.2f} dB vs bic
 # %% [markdown]
 # ## Explore (interactive)
 #
-# With `interactive = True` and a live kernel, a slider re-runs the comparison at
-# any scale (the full explorer with all methods is `90_explorer`).
+# In a live kernel (`interactive`, on by default; the headless runner turns it off),
+# a slider re-runs the comparison at any scale (the full explorer with all methods is `90_explorer`).
 
 # %%
 if interactive:
@@ -197,7 +198,7 @@ if interactive:
     def _show(s: float):
         hr_s = center_crop(hr_full, max_side)
         r = compare_crops({"bicubic": "bicubic", "liif": model}, hr_s, s,
-                          default_box(matched_hr_size(hr_s.shape[:2], s), box_size))
+                          default_box(matched_hr_size(hr_s.shape[:2], s), box_size, image=hr_s))
         display(figure_crops(r))
 
     widgets.interact(_show, s=widgets.FloatSlider(value=scale, min=1.0, max=8.0, step=0.1,

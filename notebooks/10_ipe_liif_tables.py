@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -56,8 +57,9 @@
 
 # %% tags=["parameters"]
 profile: str = "cpu"          # smoke | cpu | paper (sizes, iterations, seeds, evaluation budget)
-seed: int = 0                 # first training seed; the profile's seeds count up from it
-n_seeds: int = 0              # how many seeds; 0 means the profile's number of seeds, 3 at cpu
+retrain: bool = False         # True: train every run here from scratch instead of loading the shipped cpu weights
+seed: int = 0                 # first training seed when n_seeds is set
+n_seeds: int = 0              # 0: the run plan (3 seeds for the IPE-LIIF / LIIF / MetaSR rows on EDSR, 1 elsewhere); N: N seeds for every row
 data_root: str = ""           # empty: resolver default, i.e. SR_DATA, then <repo>/data, then bundled images
 device: str = "auto"          # auto | cpu | cuda | cuda:N
 tables: list = [1, 2, 3, 4]   # which of the paper's tables to regenerate
@@ -73,7 +75,7 @@ from IPython.display import Image
 
 from sr_lib.config import config_for
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
-from sr_lib.repro import (EVAL_BUDGETS, claim_summary, combine, load_tables, read_raw, run_table, training_recipes,
+from sr_lib.repro import (EVAL_BUDGETS, claim_summary, verdict_counts, combine, load_tables, read_raw, run_table, training_recipes,
                           write_csv)
 from sr_lib.repro.papers import ipe_liif
 from sr_lib.viz import save_figure
@@ -83,12 +85,12 @@ pd.set_option("display.width", 200)
 pd.set_option("display.max_columns", 20)
 out_dir, fig_dir = results_dir(profile), figures_dir(profile)
 cfg = config_for(profile)
-seeds = tuple(range(seed, seed + (n_seeds or len(cfg.seeds))))
+seeds = tuple(range(seed, seed + n_seeds)) if n_seeds else None      # None: each row's planned seeds
 budget = EVAL_BUDGETS[profile]
 raw_csv = out_dir / "ipe_liif_raw.csv"
 printed_all = load_tables()
 t_start = time.perf_counter()
-print(f"profile {profile}: seeds {seeds}; {cfg.iterations} iterations of batch {cfg.batch_size} "
+print(f"profile {profile}: seeds {seeds or 'as planned per row'}; {cfg.iterations} iterations of batch {cfg.batch_size} "
       f"({cfg.lr_size}x{cfg.lr_size} LR patches, {cfg.n_queries} queries); evaluation budget {budget}")
 print(f"results → {out_dir}")
 
@@ -108,7 +110,7 @@ SPECS = {k: spec for k, spec in ipe_liif.table_specs(block_a_scale_max, block_b_
 if SPECS:
     display(pd.concat([spec.rows_frame() for spec in SPECS.values()], ignore_index=True))
 n_runs = len(training_recipes(SPECS.values()))
-print(f"{n_runs} distinct training recipes x {len(seeds)} seeds = {n_runs * len(seeds)} runs (cached ones are reused)")
+print(f"{n_runs} distinct training recipes (cached and shipped runs are reused)")
 
 # %% [markdown]
 # ## Official checkpoints (if you have them)
@@ -133,7 +135,7 @@ print(f"official checkpoints: {[r.checkpoint for r in official] or 'none found'}
 # pixels for the benchmarks, on RGB with s + 6 for DIV2K).
 
 # %%
-results = {k: run_table(spec, profile, seeds=seeds, data_root=data_root, device=device, raw_csv=raw_csv,
+results = {k: run_table(spec, profile, retrain=retrain, seeds=seeds, data_root=data_root, device=device, raw_csv=raw_csv,
                         tables=printed_all, log=print) for k, spec in SPECS.items()}
 print(f"{len(read_raw(raw_csv))} evaluations in {raw_csv.name}")
 
@@ -159,21 +161,19 @@ print(f"wrote {out_dir / 'ipe_liif_tables.csv'} ({len(side)} lines) and ipe_liif
 #
 # For each claim ("IPE-LIIF beats LIIF", ...) and each dataset / backbone / scale:
 # `printed` is the paper's margin (better − worse, dB), `ours` our margin averaged over
-# seeds (each seed's models compared with each other) and `ours_std` its spread. The
-# verdict says "within seed noise" when |margin| ≤ std: such a difference is not
-# resolved by our run, in either direction.
+# seeds (each seed's models compared with each other) and `ours_std` its spread.
+# Each claim cell's verdict comes from the paired per-image differences (better − worse on
+# the same images): their mean with a bootstrap 95% interval over images (`ci_low`..`ci_high`)
+# and, with seeds, the spread of the per-seed means (`seed_sd`). `holds` / `reversed`: both
+# intervals on one side of zero; `within noise`: an interval covers zero; `not tested (...)`:
+# no evidence, e.g. a run below the health bar (it did not beat Bicubic by 1.0 dB at ×2 and
+# 0.5 dB at ×4 on whole Set5 + Set14) or a cell not evaluated at this profile.
 
 # %%
-evaluated = claims[claims["verdict"] != "not evaluated"]
-evaluated = evaluated.assign(holds_ours=evaluated["holds_ours"].eq(True),
-                             holds_printed=evaluated["holds_printed"].eq(True))
-if len(evaluated):
-    summary = (evaluated.groupby(["table", "claim"]).agg(cells=("holds_ours", "size"), holds=("holds_ours", "sum"),
-                                                printed_holds=("holds_printed", "sum"),
-                                                within_noise=("verdict", lambda v: v.str.contains("noise").sum())))
-    display(summary)
-    display(evaluated[["table", "claim", "dataset", "backbone", "scale", "printed", "ours", "ours_std", "verdict"]]
-            .round(3).head(40))
+display(verdict_counts(claims, by=("table", "claim")))
+evaluated = claims[claims["verdict"] != "not tested (not evaluated)"]
+display(evaluated[["table", "claim", "dataset", "backbone", "scale", "printed", "mean_diff", "ci_low", "ci_high",
+                   "seed_sd", "verdict"]].round(3).head(40))
 
 # %% [markdown]
 # ## Figures
@@ -194,14 +194,14 @@ for table, fig in claim_margin_figures(claims, "IPE-LIIF", profile).items():
 # %% [markdown]
 # ## What the numbers show
 #
-# The cell below states, from this run's numbers, how often each claimed ordering holds
-# and how often the difference is within seed noise; the REPORT collects the tables.
+# The cell below states, from this run's verdicts, how many cells of each claim hold, are
+# reversed, are within noise or are not tested; the REPORT collects the tables.
 # Things to keep in mind when reading them:
 #
 # - **Budget.** At `cpu` the networks are a fraction of the paper's width and trained for
 #   a few thousand iterations on T91 + BSD200 instead of 1000 epochs on DIV2K: absolute
 #   PSNRs are several dB lower and the gaps between methods — 0.01–0.1 dB in the paper —
-#   are of the order of our seed noise. A claim that "does not hold" here is evidence
+#   are of the order of our seed noise. A claim that is "reversed" here is evidence
 #   about small, briefly trained models, not a refutation of the paper.
 # - **Stand-ins.** DIV2K-val columns (Tables 1, 3, 4) are measured on the stated stand-in
 #   images; only Table 2 uses the printed datasets themselves.
@@ -209,10 +209,10 @@ for table, fig in claim_margin_figures(claims, "IPE-LIIF", profile).items():
 #   and ×1–×12 (parameters above).
 
 # %%
-print("\n".join(claim_summary(evaluated)))
+print("\n".join(claim_summary(claims)))
 stand_ins = sorted(set(side.loc[side["stand_in"] != "", "stand_in"]))
 note = ["## IPE-LIIF tables (notebook 10)", "",
-        f"- Seeds {', '.join(map(str, seeds))}; evaluation budget: {budget}.",
+        f"- Seeds: {', '.join(map(str, seeds)) if seeds else 'as planned per row (3 for the main EDSR rows, 1 elsewhere)'}; evaluation budget: {budget}.",
         *(f"- {s}" for s in stand_ins),
         f"- Table 3 training ranges (lost in the extraction) read as x1-x{block_a_scale_max:g} (block A) and "
         f"x1-x{block_b_scale_max:g} (block B).",

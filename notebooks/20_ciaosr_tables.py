@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -63,6 +64,7 @@
 
 # %% tags=["parameters"]
 profile: str = "cpu"          # smoke | cpu | paper (sizes, iterations, seeds, evaluation budget)
+retrain: bool = False         # True: train every run here from scratch instead of loading the shipped cpu weights
 seed: int = 0                 # first training seed; the seeds count up from it
 n_seeds: int = 1              # seeds per trained row; config.py's cpu budget counts one seed for CiaoSR's rows
 data_root: str = ""           # empty: resolver default, i.e. SR_DATA, then <repo>/data, then bundled images
@@ -86,7 +88,7 @@ from sr_lib.data.datasets import load_dataset
 from sr_lib.data.resolver import resolve_data_root
 from sr_lib.metrics import no_reference
 from sr_lib.paths import figures_dir, results_dir
-from sr_lib.repro import (EVAL_BUDGETS, METHOD_LABELS, TableSpec, claim_summary, combine, compare_table, load_eval_set,
+from sr_lib.repro import (EVAL_BUDGETS, METHOD_LABELS, TableSpec, claim_summary, verdict_counts, combine, compare_table, load_eval_set,
                           load_tables, plan_test_sets, read_raw, run_table, side_by_side_table, training_recipes,
                           write_csv)
 from sr_lib.repro.papers import ciaosr
@@ -147,7 +149,7 @@ print(f"{n_runs} distinct training recipes x {len(seeds)} seed(s) (cached runs a
 # with a border of s pixels, and decoding in 192-pixel LR tiles (32 overlap) at ×2–×4.
 
 # %%
-results = {k: run_table(spec, profile, seeds=seeds, data_root=data_root, device=device, raw_csv=raw_csv,
+results = {k: run_table(spec, profile, retrain=retrain, seeds=seeds, data_root=data_root, device=device, raw_csv=raw_csv,
                         tables=printed_all, log=print) for k, spec in RUN.items()}
 print(f"{len(read_raw(raw_csv))} evaluations in {raw_csv.name}")
 
@@ -308,8 +310,13 @@ if 9 in tables:
 #
 # `ciaosr_tables.csv`: every printed cell of Tables 1–9 beside ours (empty where not
 # computed, with the reason in `status` / `note`). `ciaosr_claims.csv`: for each claim
-# ("CiaoSR beats LTE", "one step beats two", ...) the printed margin and ours, with a
-# verdict that says when the difference is within seed noise.
+# ("CiaoSR beats LTE", "one step beats two", ...) the printed margin and ours, with its verdict.
+# Each claim cell's verdict comes from the paired per-image differences (better − worse on
+# the same images): their mean with a bootstrap 95% interval over images (`ci_low`..`ci_high`)
+# and, with seeds, the spread of the per-seed means (`seed_sd`). `holds` / `reversed`: both
+# intervals on one side of zero; `within noise`: an interval covers zero; `not tested (...)`:
+# no evidence, e.g. a run below the health bar (it did not beat Bicubic by 1.0 dB at ×2 and
+# 0.5 dB at ×4 on whole Set5 + Set14) or a cell not evaluated at this profile.
 
 # %%
 parts = side + ([table7] if table7 is not None else []) + extra
@@ -319,9 +326,10 @@ _, claims = combine(results.values())
 write_csv(claims, out_dir / "ciaosr_claims.csv")
 print(f"wrote {out_dir / 'ciaosr_tables.csv'} ({len(allt)} lines; {int((allt['status'] == 'ours').sum())} with ours) "
       f"and ciaosr_claims.csv ({len(claims)} lines)")
-evaluated = claims[claims["verdict"] != "not evaluated"] if len(claims) else claims
-if len(evaluated):
-    display(evaluated[["table", "claim", "dataset", "backbone", "scale", "printed", "ours", "verdict"]].round(3).head(40))
+display(verdict_counts(claims, by=("table", "claim")))
+evaluated = claims[claims["verdict"] != "not tested (not evaluated)"] if len(claims) else claims
+display(evaluated[["table", "claim", "dataset", "backbone", "scale", "printed", "mean_diff", "ci_low", "ci_high",
+                   "verdict"]].round(3).head(40))
 
 # %% [markdown]
 # ## Figures
@@ -361,7 +369,7 @@ for table, fig in claim_margin_figures(evaluated, "CiaoSR", profile,
 # - **Table 9** has no number of ours: see the notes in the CSV.
 
 # %%
-print("\n".join(claim_summary(evaluated)))
+print("\n".join(claim_summary(claims)))
 if 7 in tables:
     for r in sizes.itertuples():
         label = METHOD_LABELS[r.method]

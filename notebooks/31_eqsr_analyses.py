@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -61,7 +62,7 @@ cka_images: int = 0           # Urban100 crops for CKA, a multiple of 4; 0: prof
 eq_scales: list = []          # r values of the EQ_S curves; []: profile default (cpu: 1.5, 2, 3, 4, 5, 6, 8)
 eq_thetas: list = [2.0]       # bicubic degradation factors θ of EQ_S
 eq_images: int = 0            # B100 crops for EQ_S; 0: profile default (cpu: 4)
-interactive: bool = False     # True: ipywidgets explorer of the kriging weights (needs a live kernel)
+interactive: bool = True      # ipywidgets explorer of the kriging weights in a live kernel; False when headless
 
 # %%
 # %matplotlib inline
@@ -77,7 +78,7 @@ from sr_lib.repro.papers.eqsr import (analysis_rows, cka_matrices, cka_summary, 
 from sr_lib.repro import write_csv
 from sr_lib.engine.evaluate import ModelUpscaler
 from sr_lib.paths import figures_dir, results_dir
-from sr_lib.viz.cka import plot_cka_heatmaps
+from sr_lib.viz.cka import plot_cka_frame
 from sr_lib.viz.equivariance import plot_eq_curves
 from sr_lib.viz import save_figure
 from sr_lib.viz.kriging import kriging_explorer, kriging_panels, plot_kriging_weights
@@ -175,7 +176,7 @@ summary["diag_same_scale"] = summary["model"].map({"EQSR": torch.diagonal(same["
 write_csv(summary, out_dir / "eqsr_analyses_cka_summary.csv")
 display(summary.round(4))
 title = f"minibatch CKA, block at ×{cka_scales[0]:g} vs block at ×{cka_scales[1]:g} ({profile})"
-fig = plot_cka_heatmaps(mats, scales=tuple(cka_scales), suptitle=title)
+fig = plot_cka_frame(cka_df, suptitle=title)              # fixed 0–1 colour scale, the blocks' names
 save_figure(fig, fig_dir / "eqsr_cka_heatmaps.png")
 display(fig)
 
@@ -208,7 +209,7 @@ display(table)
 # %% [markdown]
 # ## 4. Interactive explorer (live kernel only)
 #
-# With `interactive = True`: a scale slider and a pixel picker (relative row / column)
+# In a live kernel (`interactive`, on by default; off when run headless): a scale slider and a pixel picker (relative row / column)
 # redraw EQSR's three kernels for the Set5 crop above.
 
 # %%

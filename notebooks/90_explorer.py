@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -30,10 +31,10 @@
 #   $K_\text{scale} = \exp(-d^2 / 2\ell^2)$; the distances, hence the weights,
 #   change with the scale.
 #
-# Headless (the default), the notebook renders each panel once for a default
-# setting and writes the crop PSNRs to `results/<profile>/explorer.csv`. With
-# `interactive = True` in a live kernel, dropdowns and a continuous scale slider
-# redraw every panel. The models are those the series trains, reused from the run
+# Headless (`python -m sr_lib run-notebooks`, which passes `interactive = False`), the
+# notebook renders each panel once for a default setting and writes the crop PSNRs to
+# `results/<profile>/explorer.csv`. In a live kernel (the default), dropdowns and a
+# continuous scale slider redraw every panel. The models are those the series trains, reused from the run
 # cache (`sr_lib.engine.train.train`); at `smoke` they have seen 4 training steps,
 # so their pictures show the plumbing, not the methods.
 
@@ -42,7 +43,7 @@ profile: str = "cpu"          # smoke | cpu | paper: which trained models to loa
 seed: int = 0                 # training seed of the models
 data_root: str = ""           # empty: resolver default (SR_DATA, <repo>/data, else scikit-image images)
 device: str = "auto"          # auto | cpu | cuda | cuda:N
-interactive: bool = False     # True: the ipywidgets explorer (needs a live kernel)
+interactive: bool = True      # the ipywidgets explorer in a live kernel; the headless runner passes False
 dataset: str = "Set5"         # benchmark set offering the images (bundled stand-ins without data)
 n_images: int = 3             # how many of its images the explorer offers
 max_side: int = 128           # HR centre crop side in pixels: every method decodes the whole crop
@@ -91,7 +92,7 @@ for m, model in models.items():
 
 # %%
 name = next(iter(images))
-box = default_box(matched_hr_size(images[name].shape[:2], scale), box_size)
+box = default_box(matched_hr_size(images[name].shape[:2], scale), box_size, image=images[name])   # most textured
 res = compare_crops({"bicubic": "bicubic", **models}, images[name], scale, box)
 table = crop_table(res, image=name, profile=profile, seed=seed)
 print(table[["method", "scale", "psnr", "psnr_image"]].round(3).to_string(index=False))

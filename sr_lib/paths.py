@@ -5,6 +5,8 @@
 - ``SR_RUNS``: root of training-run caches and other per-machine caches (default
   ``$XDG_CACHE_HOME/sr_lib/runs``, i.e. ``~/.cache/sr_lib/runs``): outside the checkout, so a
   long ``cpu`` run interrupted in one checkout resumes from a fresh clone on the same machine.
+- ``SR_MEMORY_BUDGET``: bytes (``"8G"``, ``"inf"``) that inference may plan to use (default 3 GB;
+  ``sr_lib.engine.memory`` plans under it, ``sr_lib.data.io`` derives its image pixel limit from it).
 """
 from __future__ import annotations
 
@@ -18,6 +20,30 @@ def repo_root() -> Path:
     """The checkout holding this package (falls back to the working directory for installed copies)."""
     here = Path(__file__).resolve().parents[1]
     return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+DEFAULT_BUDGET = 3 * 1024 ** 3          # bytes
+
+
+def parse_budget(value) -> float:
+    """Bytes from a number or a string like ``"3G"``, ``"512M"``, ``"inf"``."""
+    if isinstance(value, (int, float)):
+        b = float(value)
+    else:
+        text = str(value).strip().upper().rstrip("B")
+        mult = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}.get(text[-1:], 1)
+        try:
+            b = float(text[:-1] if mult > 1 else text) * mult
+        except ValueError:
+            raise ValueError(f"memory budget must be bytes or like '3G', got {value!r}") from None
+    if not b > 0:
+        raise ValueError(f"memory budget must be positive, got {value!r}")
+    return b
+
+
+def default_budget() -> float:
+    env = os.environ.get("SR_MEMORY_BUDGET")
+    return parse_budget(env) if env else float(DEFAULT_BUDGET)
 
 
 def _check_profile(profile: str) -> str:
@@ -45,6 +71,30 @@ def runs_dir(profile: str) -> Path:
     p = root / _check_profile(profile)
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+
+def check_writable_folder(folder, what: str = "output folder", probe_bytes: int = 1 << 16) -> Path:
+    """Fail early, before any work, if files cannot be written under ``folder`` (which need not
+    exist yet): its nearest existing ancestor must be a folder in which a file of ``probe_bytes``
+    can be written and synced (a read-only, full or over-quota disk fails here, not after the
+    work). Raises ``OSError`` subclasses with a one-line message; creates nothing that stays."""
+    import tempfile
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{what} is not a folder: {folder}")
+    parent = folder
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"{what} {folder} is under {parent}, which is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=parent) as f:
+            f.write(b"\0" * probe_bytes)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise PermissionError(f"{what} not writable: {parent} ({e.strerror or e})") from None
+    return folder
 
 
 def atomic_write_text(path, text: str) -> None:

@@ -72,9 +72,7 @@ def test_model_options_precedence():
     assert CPU_SIZES["liif"]["hidden"] == [64, 64, 64, 64]
 
 
-@pytest.mark.parametrize("method", [pytest.param(m, marks=pytest.mark.xfail(
-    reason="itsrn has no smoke (nor cpu) sizes: it builds with 256-wide decoders (0.26 M parameters)"))
-    if m == "itsrn" else m for m in sr_lib.list_models()])
+@pytest.mark.parametrize("method", sr_lib.list_models())
 def test_every_registered_method_has_smoke_sizes(method):
     # the smoke profile must cover the whole zoo, or CI would train full-size decoders
     backbone = "eqnet" if method == "eqsr" else "edsr-baseline"

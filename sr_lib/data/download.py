@@ -5,9 +5,12 @@ hashing, checked against the recorded sha256, renamed into place (``os.replace``
 extracted into a temporary folder inside the data root and moved into place — an
 interrupted run never leaves a half-written file or folder under its final name.
 
-Hashes: an entry's ``sha256`` is filled in only where it could be confirmed; otherwise it is
-None, the download is reported as **unverified** and its computed sha256 is printed so the
-user can pin it (``--sha256``). None of the official pages publishes checksums. Entries of
+Hashes: every download is verified by sha256, or refused. An entry's ``sha256`` is filled in
+only where it could be confirmed (none of the official pages publishes checksums, so none is);
+otherwise the user gives the expected hash (``--sha256``), or explicitly accepts an unverified
+download (``--allow-unverified``), after which the computed sha256 is printed for them to pin.
+Before anything is fetched the data root must be writable; before extraction the archive's
+unpacked size must fit the free disk space, and no member may escape the target folder. Entries of
 kind "manual" (checkpoints behind Google Drive / Baidu / release pages, Manga109 behind a
 request form) cannot be fetched by a script: ``download`` prints where to get them and
 where to put them.
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import sys
 import tarfile
 import tempfile
@@ -123,6 +128,19 @@ def _safe_members(names, root: Path):
             raise ValueError(f"archive member escapes the target folder: {n}")
 
 
+def _unpacked_size(archive: Path) -> int:
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as z:
+                return sum(i.file_size for i in z.infolist())
+        if tarfile.is_tarfile(archive):
+            with tarfile.open(archive) as t:
+                return sum(m.size for m in t.getmembers())
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"cannot read archive {archive.name}: {type(e).__name__}: {e}") from None
+    raise ValueError(f"not a zip or tar archive: {archive}")
+
+
 def extract(archive: Path, target: Path) -> list:
     """Extract ``archive`` (zip or tar) into ``target``; entries appear only when complete.
 
@@ -131,19 +149,25 @@ def extract(archive: Path, target: Path) -> list:
     Returns the top-level names placed.
     """
     target.mkdir(parents=True, exist_ok=True)
+    need, free = _unpacked_size(archive), shutil.disk_usage(target).free
+    if need > free:
+        raise OSError(f"{archive.name} unpacks to {need / 2**30:.2f} GB but {target} has {free / 2**30:.2f} GB free")
     placed = []
     with tempfile.TemporaryDirectory(dir=target, prefix=".extract-") as tmp:
         tmp = Path(tmp)
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as z:
-                _safe_members(z.namelist(), tmp)
-                z.extractall(tmp)
-        elif tarfile.is_tarfile(archive):
-            with tarfile.open(archive) as t:
-                _safe_members(t.getnames(), tmp)
-                t.extractall(tmp, filter="data")
-        else:
-            raise ValueError(f"not a zip or tar archive: {archive}")
+        try:
+            if zipfile.is_zipfile(archive):
+                with zipfile.ZipFile(archive) as z:
+                    _safe_members(z.namelist(), tmp)
+                    z.extractall(tmp)
+            elif tarfile.is_tarfile(archive):
+                with tarfile.open(archive) as t:
+                    _safe_members(t.getnames(), tmp)
+                    t.extractall(tmp, filter="data")      # no links out, no devices, no absolute paths
+            else:
+                raise ValueError(f"not a zip or tar archive: {archive}")
+        except (tarfile.TarError, zipfile.BadZipFile, EOFError) as e:
+            raise ValueError(f"cannot extract {archive.name}: {type(e).__name__}: {e}") from None
         for entry in sorted(tmp.iterdir()):
             final = target / entry.name
             if final.exists():
@@ -160,26 +184,46 @@ def download_root(data_root=None) -> Path:
     return root.path if not root.bundled else repo_root() / "data"
 
 
-def download(name: str, data_root=None, sha256: str | None = None, keep_archive: bool = False) -> Path:
-    """Fetch and extract source ``name`` into the data root; returns the target folder."""
+def check_sha256(value) -> str:
+    """A sha256 given by the user: 64 hex digits (any case)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", value.strip()):
+        raise ValueError(f"--sha256 must be 64 hexadecimal digits, got {value!r}")
+    return value.strip().lower()
+
+
+def download(name: str, data_root=None, sha256: str | None = None, keep_archive: bool = False,
+             allow_unverified: bool = False) -> Path:
+    """Fetch and extract source ``name`` into the data root; returns the target folder.
+
+    The archive is verified against ``sha256`` (or the entry's recorded one); without either the
+    download is refused unless ``allow_unverified``, and then its computed sha256 is printed."""
     src = get_source(name)
     root = download_root(data_root)
     if src.kind == "manual":
         raise ValueError(f"{src.name} cannot be downloaded by a script: get it from {src.url} "
                          f"and place it under {root / src.target}")
-    expected = sha256 or src.sha256
+    expected = check_sha256(sha256) if sha256 is not None else src.sha256
+    if not expected and not allow_unverified:
+        raise ValueError(f"no confirmed sha256 is recorded for {src.name}, so it cannot be verified: give the "
+                         "expected hash with --sha256 HEX, or accept an unverified download with "
+                         "--allow-unverified (its sha256 is then printed for you to pin)")
+    from sr_lib.paths import check_writable_folder
+    check_writable_folder(root, "data root")
     archive = root / ".downloads" / Path(src.url).name
     print(f"downloading {src.url} -> {archive}", file=sys.stderr)
     digest = fetch(src.url, archive, expected)
     if expected:
         print(f"sha256 verified: {digest}", file=sys.stderr)
     else:
-        print(f"sha256 {digest} (UNVERIFIED: no confirmed checksum is recorded for {src.name}; "
-              f"pin it with --sha256)", file=sys.stderr)
+        plain = " over plain http" if src.url.startswith("http:") else ""
+        print(f"sha256 {digest} (UNVERIFIED{plain}: no confirmed checksum is recorded for {src.name}; "
+              f"pin it: --sha256 {digest})", file=sys.stderr)
     target = root / src.target
-    placed = extract(archive, target)
-    if not keep_archive:
-        archive.unlink()
+    try:
+        placed = extract(archive, target)
+    finally:
+        if not keep_archive:
+            archive.unlink(missing_ok=True)
     print(f"extracted {', '.join(placed) or 'nothing new'} into {target}", file=sys.stderr)
     return target
 
@@ -201,7 +245,9 @@ def add_cli(subparsers) -> None:
     d = sub.add_parser("download", help="download and extract one source into the data root")
     d.add_argument("name", help="a name from `data list`")
     d.add_argument("--data-root", default=None)
-    d.add_argument("--sha256", default=None, help="expected sha256 (verifies an unverified entry)")
+    d.add_argument("--sha256", default=None, help="expected sha256 of the archive (verified before extraction)")
+    d.add_argument("--allow-unverified", action="store_true",
+                   help="download without a known sha256 (refused otherwise); the computed hash is printed to pin")
     d.add_argument("--keep-archive", action="store_true")
     d.set_defaults(func=_run_download)
 
@@ -209,7 +255,7 @@ def add_cli(subparsers) -> None:
 def _run_download(args) -> int:
     from sr_lib.errors import UserError
     try:
-        target = download(args.name, args.data_root, args.sha256, args.keep_archive)
+        target = download(args.name, args.data_root, args.sha256, args.keep_archive, args.allow_unverified)
     except OSError as e:
         if isinstance(e, FileNotFoundError):
             raise
@@ -218,5 +264,5 @@ def _run_download(args) -> int:
     return 0
 
 
-__all__ = ["Source", "SOURCES", "get_source", "fetch", "extract", "download", "download_root",
+__all__ = ["Source", "SOURCES", "get_source", "check_sha256", "fetch", "extract", "download", "download_root",
            "format_table"]

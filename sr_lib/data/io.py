@@ -7,31 +7,79 @@ Conversions made on load (all official loaders end in 8-bit RGB):
   the official loaders (``PIL.Image.convert('RGB')`` / OpenCV ``IMREAD_COLOR``) do the same;
 - 16-bit grayscale (PIL modes ``I;16*`` / ``I``) → ``round(v · 255 / 65535)``. 16-bit RGB
   PNGs are reduced to 8 bits by PIL itself when it opens them.
+
+Untrusted files: ``load_image`` reads the header first and refuses an image of more than
+``max_image_pixels()`` = memory budget / ``BYTES_PER_PIXEL`` (3 GB / 64 B ≈ 50 Mpx by default)
+before decoding anything (``sr_lib.engine.evaluate`` then plans the whole evaluation of each
+image, ~240 B per HR pixel, against the same budget); PIL's decompression-bomb refusal and every decoder failure (corrupt BMP /
+TIFF / PNG headers, truncated data) become a one-line ``ValueError`` naming the file.
+
+``save_image`` accepts (and converts exactly, or refuses with a one-line ``ValueError`` before
+writing anything):
+
+- uint8: as is; bool: 0 / 255; uint16: ``round(v · 255 / 65535)`` (the load rule);
+- other integer dtypes: only values 0..255 (300 is refused, not wrapped to 44);
+- floats: finite values in [0, 1] → ``round(v · 255)`` (0.7 → 179; −5 or 255.0 are refused);
+- shapes ``[H, W]``, ``[H, W, 1]``, ``[H, W, 3]``, ``[H, W, 4]`` (numpy layout); a torch tensor
+  ``[3, H, W]`` / ``[1, 3, H, W]`` (the library's layout) is moved to the CPU and transposed.
 """
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from sr_lib.paths import default_budget
+
+BYTES_PER_PIXEL = 64            # budget bytes per pixel of a decoded image (load_image's limit)
 
 
-def load_image(path) -> np.ndarray:
+def max_image_pixels() -> float:
+    """The largest image ``load_image`` decodes: memory budget / ``BYTES_PER_PIXEL`` pixels."""
+    return default_budget() / BYTES_PER_PIXEL
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return (text.splitlines()[0] if text else type(e).__name__)[:200]
+
+
+def load_image(path, max_pixels: float | None = None) -> np.ndarray:
     """Read ``path`` → uint8 RGB ``[H, W, 3]``.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` (one line, naming
-    the file) for anything PIL cannot decode (corrupt or truncated files).
+    the file) for an image over ``max_pixels`` (default ``max_image_pixels()``; checked on the
+    header, before decoding) and for anything PIL cannot decode (corrupt or truncated files).
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"image not found: {path}")
+        raise FileNotFoundError(f"image not found: {path}" + (" (a folder)" if path.is_dir() else ""))
+    limit = max_image_pixels() if max_pixels is None else float(max_pixels)
     try:
-        with Image.open(path) as im:
-            im.load()
-            return to_rgb_uint8(im)
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ValueError(f"cannot read image {path}: {e}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # PIL's bomb warning (our limit applies), corrupt-EXIF notes
+            with Image.open(path) as im:
+                w, h = im.size
+                if w < 1 or h < 1:
+                    raise ValueError(f"cannot read image {path}: its header says {w}×{h} pixels")
+                if w * h > limit:
+                    raise ValueError(f"image {path} is too large: {w}×{h} = {w * h / 1e6:.1f} Mpx, over the "
+                                     f"{limit / 1e6:.1f} Mpx limit of the {default_budget() / 2**30:.1f} GB memory "
+                                     "budget (SR_MEMORY_BUDGET); not decoded")
+                im.load()
+                return to_rgb_uint8(im)
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"image {path} is too large to decode (a decompression bomb?): {_first_line(e)}") from None
+    except ValueError as e:
+        msg = _first_line(e)
+        raise ValueError(msg if str(path) in msg else f"cannot read image {path}: {msg}") from None
+    except MemoryError:
+        raise ValueError(f"cannot read image {path}: not enough memory to decode it") from None
+    except Exception as e:          # UnidentifiedImageError, OSError, SyntaxError, struct.error, ... of a bad file
+        raise ValueError(f"cannot read image {path}: {type(e).__name__}: {_first_line(e)}") from None
 
 
 def to_rgb_uint8(im: Image.Image) -> np.ndarray:
@@ -50,13 +98,56 @@ def to_rgb_uint8(im: Image.Image) -> np.ndarray:
     return np.array(im, dtype=np.uint8)
 
 
-def save_image(path, img: np.ndarray) -> None:
-    """Write a uint8 ``[H, W, 3]`` (or ``[H, W]``) array as PNG atomically (tmp + rename)."""
+def as_uint8_image(img) -> np.ndarray:
+    """``img`` as a uint8 ``[H, W]`` / ``[H, W, 3]`` / ``[H, W, 4]`` array by the rules of the module
+    docstring; a one-line ``ValueError`` for anything else."""
+    if hasattr(img, "detach") and hasattr(img, "cpu"):          # a torch tensor: [3,H,W] or [1,3,H,W]
+        t = img.detach().cpu()
+        if t.dim() == 4 and t.shape[0] == 1:
+            t = t[0]
+        if t.dim() != 3 or t.shape[0] not in (1, 3, 4):
+            raise ValueError(f"save_image: a tensor must be [3,H,W] or [1,3,H,W], got {tuple(img.shape)}")
+        img = t.permute(1, 2, 0).numpy() if str(t.dtype) != "torch.bfloat16" else t.float().permute(1, 2, 0).numpy()
+    a = np.asarray(img)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise ValueError(f"save_image: an image is [H,W], [H,W,1], [H,W,3] or [H,W,4], got shape {a.shape}")
+    if min(a.shape[:2]) < 1:
+        raise ValueError(f"save_image: the image is empty, shape {a.shape}")
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8) * 255
+    if a.dtype == np.uint16:
+        return np.floor(a.astype(np.float64) * (255.0 / 65535.0) + 0.5).astype(np.uint8)
+    if np.issubdtype(a.dtype, np.integer):
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi > 255:
+            raise ValueError(f"save_image: integer pixel values must be 0..255, got [{lo}, {hi}] ({a.dtype}); "
+                             "scale them to uint8 first")
+        return a.astype(np.uint8)
+    if np.issubdtype(a.dtype, np.floating):
+        f = a.astype(np.float64)
+        if not np.isfinite(f).all():
+            raise ValueError(f"save_image: the image holds {int((~np.isfinite(f)).sum())} NaN or inf values")
+        lo, hi = float(f.min()), float(f.max())
+        if lo < -1e-6 or hi > 1 + 1e-6:
+            hint = "; it looks like 0..255: divide by 255 or cast to uint8" if lo >= 0 and hi <= 255 else ""
+            raise ValueError(f"save_image: float pixel values must be in [0, 1], got [{lo:g}, {hi:g}]{hint}")
+        return np.floor(np.clip(f, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    raise ValueError(f"save_image: cannot store {a.dtype} pixels (uint8, integers 0..255 or floats in [0, 1])")
+
+
+def save_image(path, img) -> None:
+    """Write ``img`` (``as_uint8_image`` rules) as PNG atomically (tmp + rename); nothing is
+    written when it is refused."""
+    arr = as_uint8_image(img)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        Image.fromarray(np.asarray(img, dtype=np.uint8)).save(tmp, format="PNG")
+        Image.fromarray(arr).save(tmp, format="PNG")
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -77,4 +168,5 @@ def to_numpy01(t) -> np.ndarray:
     return t.permute(1, 2, 0).cpu().double().numpy()
 
 
-__all__ = ["load_image", "to_rgb_uint8", "save_image", "to_tensor01", "to_numpy01"]
+__all__ = ["load_image", "max_image_pixels", "BYTES_PER_PIXEL", "to_rgb_uint8", "as_uint8_image", "save_image",
+           "to_tensor01", "to_numpy01"]

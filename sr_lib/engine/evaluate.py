@@ -28,8 +28,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +42,19 @@ from sr_lib.data.io import to_tensor01
 from sr_lib.data.resize import imresize_matlab, pil_bicubic
 from sr_lib.data.resolver import BUNDLED_NOTE, resolve_data_root
 from sr_lib.engine.inference import DEFAULT_CHUNK, super_resolve
+from sr_lib.engine.memory import MIN_CHUNK, MemoryBudgetError, default_budget, estimate, plan_chunk
+from sr_lib.geometry import hr_size_for
 from sr_lib.metrics.protocols import check_scale, get_protocol
-from sr_lib.paths import atomic_write_text
+from sr_lib.paths import atomic_write_text, check_writable_folder
 
 RESULT_COLUMNS = ["method", "backbone", "profile", "seed", "dataset", "scale", "protocol",
                   "psnr", "ssim", "n_images"]
 RESULT_KEY = ["method", "backbone", "profile", "seed", "dataset", "scale", "protocol"]
+
+# Bytes per HR pixel that evaluating one image holds besides a model's decode: the HR and its crop,
+# the LR, the SR tensor and its float64 copy, the metric's Y channels and SSIM maps. Measured:
+# 200 B/px peak RSS on a 3000×3000 HR for every bicubic upscaler and protocol; + 20% margin.
+EVAL_BYTES_PER_HR_PIXEL = 240
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,10 +103,32 @@ class ModelUpscaler:
         self.options = {"cell_scale": cell_scale, "window": window, "tile": tile,
                         "tile_overlap": tile_overlap, "chunk": chunk}
 
-    def __call__(self, lr: torch.Tensor, out_size, scale=None) -> torch.Tensor:
+    def _decode_sizes(self, lr_hw, out_hw, scale):
+        """(LR, HR) sizes of the whole-image decode: window padding included (``super_resolve``)."""
+        s_hw = (float(scale),) * 2 if scale is not None else (out_hw[0] / lr_hw[0], out_hw[1] / lr_hw[1])
+        window = self.options["window"]
+        window = int(getattr(self.model, "input_window", 0) if window is None else window)
+        if not window:
+            return tuple(lr_hw), tuple(out_hw)
+        hw = tuple((n // window + 1) * window for n in lr_hw)
+        return hw, hr_size_for(hw, s_hw)
+
+    def memory_needed(self, lr_hw, out_hw, scale=None) -> float:
+        """Bytes the decode of one image needs at the smallest chunk (``sr_lib.engine.memory.estimate``;
+        a tiled decode: its tiles and whole-image accumulators)."""
+        tile, overlap = self.options["tile"], self.options["tile_overlap"]
+        dec_lr, dec_out = (tuple(lr_hw), tuple(out_hw)) if tile else self._decode_sizes(lr_hw, out_hw, scale)
+        return estimate(self.model, dec_lr, dec_out, min(MIN_CHUNK, dec_out[0] * dec_out[1]),
+                        tile=tile, tile_overlap=overlap).peak
+
+    def __call__(self, lr: torch.Tensor, out_size, scale=None, budget=None) -> torch.Tensor:
         p = next(self.model.parameters(), None)
         x = lr if p is None else lr.to(device=p.device, dtype=p.dtype)
-        sr = super_resolve(self.model, x, scale=scale, out_size=out_size, **self.options)   # [B,3,H,W]
+        options = dict(self.options)
+        if budget is not None and math.isfinite(budget) and not options["tile"]:
+            dec_lr, dec_out = self._decode_sizes(lr.shape[-2:], tuple(out_size), scale)
+            options["chunk"] = plan_chunk(self.model, dec_lr, dec_out, options["chunk"], budget=budget)
+        sr = super_resolve(self.model, x, scale=scale, out_size=out_size, **options)   # [B,3,H,W]
         return sr.to(device=lr.device, dtype=lr.dtype)
 
 
@@ -145,8 +175,19 @@ def evaluate(upscaler, dataset, scale, protocol, data_root=None,
         if limit is not None and i >= limit:
             break
         lr, hr_c = proto.make_pair(hr, s)
-        sr = up(to_tensor01(lr), hr_c.shape[:2], s)                 # [1,3,H,W]
+        budget = image_budget(up, name, lr.shape[:2], hr_c.shape[:2], s)
+        if isinstance(up, ModelUpscaler):
+            sr = up(to_tensor01(lr), hr_c.shape[:2], s, budget=budget)   # [1,3,H,W]
+        else:
+            sr = up(to_tensor01(lr), hr_c.shape[:2], s)
         p, q = proto.score(sr, hr_c, s, metric_name)
+        if math.isnan(p) or math.isnan(q):
+            raise ValueError(f"{dataset.name} {name} x{s:g}: PSNR/SSIM is NaN (PSNR {p}, SSIM {q}): the "
+                             "upscaler's output is not a valid image (NaN weights?); no result is recorded")
+        if not (math.isfinite(p) and math.isfinite(q)):
+            raise ValueError(f"{dataset.name} {name} x{s:g}: PSNR is infinite: the output equals the HR exactly "
+                             "(a flat image, or the HR itself), which no mean over images can include; "
+                             "no result is recorded")
         rows.append({"image": name, "psnr": p, "ssim": q, "lr_hw": list(lr.shape[:2]),
                      "hr_hw": list(hr_c.shape[:2])})
         if progress:
@@ -159,27 +200,63 @@ def evaluate(upscaler, dataset, scale, protocol, data_root=None,
             "n_images": len(rows), "bundled": dataset.bundled, "per_image": rows}
 
 
+def image_budget(up, name, lr_hw, hr_hw, scale) -> float:
+    """The memory plan of one image: the evaluation's own ``EVAL_BYTES_PER_HR_PIXEL`` per HR pixel
+    plus, for a model, its decode at the smallest chunk must fit ``default_budget()``; returns the
+    bytes left for the model's decode. ``MemoryBudgetError`` (one line, naming the image) otherwise."""
+    budget = default_budget()
+    if math.isinf(budget):
+        return budget
+    own = EVAL_BYTES_PER_HR_PIXEL * hr_hw[0] * hr_hw[1]
+    model = up.memory_needed(lr_hw, hr_hw, scale) if isinstance(up, ModelUpscaler) else 0.0
+    if own + model > budget:
+        def size(b):
+            return f"{b / 2**30:.2f} GB" if b >= 2 ** 30 else f"{b / 2**20:.0f} MB"
+        parts = f"~{size(own)} for the images and metrics" + (f" + ~{size(model)} for the model's decode"
+                                                              if model else "")
+        raise MemoryBudgetError(f"image {name}: evaluating {lr_hw[0]}×{lr_hw[1]} → {hr_hw[0]}×{hr_hw[1]} needs "
+                                f"{parts}, over the {size(budget)} budget (SR_MEMORY_BUDGET); "
+                                "use --limit, a smaller scale, or a larger budget")
+    return budget - own
+
+
 # ---------------------------------------------------------------------------------------------
 # results files
 # ---------------------------------------------------------------------------------------------
 
 def check_writable(path) -> Path:
-    """Fail early (before any work) if ``path`` cannot be written: its nearest existing
-    ancestor must be a folder in which a file can actually be created."""
+    """Fail early (before any work) if ``path`` cannot be written: a regular file or nothing yet
+    (never a folder, a device such as ``/dev/null`` or a FIFO), under a folder in which a file of
+    the current size plus 64 KB can be written (full or read-only disks fail here), and, when it
+    exists, a results CSV that can be read back."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"results path is a folder, not a file: {path}")
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise NotADirectoryError(f"results folder is not a folder: {parent}")
-    try:
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as e:
-        raise PermissionError(f"results folder not writable: {parent} ({e.strerror or e})") from None
+    if path.exists() and not path.is_file():
+        raise ValueError(f"results path is not a regular file (a device or FIFO?): {path}")
+    if path.name == "" or path.name.startswith("."):
+        raise ValueError(f"results path needs a file name, got {str(path)!r}")
+    size = path.stat().st_size if path.is_file() else 0
+    check_writable_folder(path.parent, "results folder", probe_bytes=size + (1 << 16))
+    if path.is_file():
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise PermissionError(f"results file not readable and writable: {path}")
+        read_results(path)
     return path
+
+
+def read_results(path) -> list:
+    """The rows of a results CSV (a one-line ``ValueError`` when it is not one)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(f"results file {path} is not a readable CSV ({type(e).__name__}); "
+                         "give another --out or move it away") from None
+    if rows and not set(RESULT_KEY) <= set(rows[0]):
+        raise ValueError(f"results file {path} is a CSV without the result columns "
+                         f"({', '.join(RESULT_KEY)}); give another --out")
+    return rows
 
 
 def append_results(csv_path, rows) -> Path:
@@ -190,10 +267,11 @@ def append_results(csv_path, rows) -> Path:
     replaces it, so re-running an evaluation never duplicates a line.
     """
     path = check_writable(csv_path)
-    old = []
-    if path.exists():
-        with open(path, newline="", encoding="utf-8") as f:
-            old = list(csv.DictReader(f))
+    for r in rows:
+        bad = [k for k, v in r.items() if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            raise ValueError(f"result row has non-finite {', '.join(bad)}: {r}; not recorded")
+    old = read_results(path) if path.exists() else []
     new = [{k: ("" if v is None else v) for k, v in r.items()} for r in rows]
     columns = list(RESULT_COLUMNS)
     for r in old + new:
@@ -225,8 +303,9 @@ def _norm(v) -> str:
 
 def add_cli(subparsers) -> None:
     p = subparsers.add_parser("evaluate", help="PSNR/SSIM of a method on a dataset under a paper's protocol")
-    p.add_argument("--method", default="bicubic",
-                   help=f"{', '.join(UPSCALERS)} or a learned method (needs --checkpoint)")
+    p.add_argument("--method", default=None,
+                   help=f"{', '.join(UPSCALERS)} or a learned method (needs --checkpoint); default: the "
+                        "checkpoint's method, else bicubic")
     p.add_argument("--backbone", default="", help="backbone name (recorded in the results row)")
     p.add_argument("--checkpoint", default=None, help="checkpoint of a learned method")
     p.add_argument("--dataset", required=True, help="Set5, Set14, B100, Urban100, Manga109, DIV2K-val")
@@ -250,6 +329,8 @@ def run_cli(args) -> int:
     scale = check_scale(args.scale)
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be >= 1, got {args.limit}")
+    from sr_lib.engine.device import get_device
+    device = get_device(args.device)
     try:
         root = resolve_data_root(args.data_root, warn=False)
         out = check_writable(args.out) if args.out else None
@@ -257,8 +338,12 @@ def run_cli(args) -> int:
         raise UserError(str(e)) from None
     if root.bundled:
         print("warning: " + BUNDLED_NOTE, file=sys.stderr)
+    if args.method is None:
+        args.method = "" if args.checkpoint else "bicubic"
     method = args.method.lower()
     if method in UPSCALERS:
+        if args.checkpoint:
+            raise UserError(f"--checkpoint is for learned methods; {args.method!r} takes none")
         upscaler, backbone = UPSCALERS[method], args.backbone
     else:
         if not args.checkpoint:
@@ -267,9 +352,16 @@ def run_cli(args) -> int:
         if not Path(args.checkpoint).is_file():
             raise FileNotFoundError(f"checkpoint not found: {args.checkpoint}")
         from sr_lib.engine.checkpoint import load_checkpoint
-        from sr_lib.engine.device import get_device
-        upscaler = load_checkpoint(args.checkpoint).to(get_device(args.device)).eval()
-        backbone = args.backbone or str(getattr(upscaler, "spec", {}).get("args", {}).get("backbone", ""))
+        upscaler = load_checkpoint(args.checkpoint).to(device).eval()
+        spec = getattr(upscaler, "spec", None) or getattr(upscaler, "official_config", None) or {}
+        if method and spec.get("name") and spec["name"] != method:
+            raise UserError(f"{args.checkpoint} holds a {spec['name']!r} model, not --method {args.method!r}")
+        args.method = args.method or spec.get("name") or Path(args.checkpoint).stem
+        args_ = spec.get("args") or {}
+        own = str(args_.get("backbone") or (args_.get("encoder_spec") or {}).get("name") or "")
+        if args.backbone and own and args.backbone != own:
+            raise UserError(f"{args.checkpoint} holds a model on backbone {own!r}, not --backbone {args.backbone!r}")
+        backbone = args.backbone or own
     dataset = load_dataset(dataset_name, root, limit=args.limit)
     res = evaluate(upscaler, dataset, scale, proto, limit=args.limit)
     summary = {"method": args.method, "backbone": backbone, "profile": args.profile, "seed": args.seed,
@@ -281,9 +373,10 @@ def run_cli(args) -> int:
         summary["out"] = str(out)
     if args.per_image:
         summary["per_image"] = res["per_image"]
-    print(json.dumps(summary))
+    print(json.dumps(summary, allow_nan=False))
     return 0
 
 
-__all__ = ["evaluate", "append_results", "check_writable", "ModelUpscaler", "as_upscaler",
+__all__ = ["evaluate", "append_results", "check_writable", "read_results", "image_budget", "EVAL_BYTES_PER_HR_PIXEL",
+           "ModelUpscaler", "as_upscaler",
            "bicubic_matlab", "bicubic_matlab_uint8", "bicubic_pil", "bicubic_torch", "UPSCALERS", "RESULT_COLUMNS"]

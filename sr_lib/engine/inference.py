@@ -18,6 +18,16 @@ The caller's scale is converted here, once, for every model (``sr_lib.geometry``
 4. the model's ``normalize`` before ``encode`` and ``denormalize`` after ``query``, then a clamp to
    [0, 1].
 
+Inputs are checked before any work (and before the memory probe), each failure a one-line
+``ValueError``: ``lr`` must be one tensor ``[B,3,h,w]`` (a list of images, a numpy array, a
+``[3,h,w]`` image, 1 or 4 channels are refused: the models are RGB-in, RGB-out, and a gray image
+would come back as three channels) with sides ≥ ``model.min_input_side``, on the model's device,
+finite and in [0, 1]. **uint8 input is converted** by the rule of ``sr_lib.data.io.to_tensor01``,
+``v / 255`` to the model's float dtype (exact, never saturated); other integer and bool dtypes, and
+a float dtype other than the model's, are refused (convert with ``lr.to(dtype)``). ``out_size``
+must be two integers ≥ 1, ``scale`` positive finite numbers (a request too large for the memory
+budget is refused by the plan, step 3). An output with NaN (broken weights) is an error, not a result.
+
 Around this decode, two options of the official test scripts:
 
 - **window** (LTE ``test.py --window 8``): an encoder that keeps the padding it needs
@@ -35,28 +45,34 @@ Around this decode, two options of the official test scripts:
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
 from sr_lib.engine.memory import plan_chunk
-from sr_lib.geometry import hr_size_for, query_grid, scale_hw
+from sr_lib.geometry import hr_size_for, make_cell, make_coord, query_grid, scale_hw
 
 # Queries decoded per call of ``query`` in whole-image inference. Outputs do not depend on it (queries
-# are independent); speed does: 4096 queries × 4 corners × 256 hidden floats ≈ 16 MB per activation
-# stays in this CPU's 105 MB L3, and decoding was 1.5× faster than with the official eval_bsize of
-# 30000 for LIIF (paper and cpu sizes), LTE and CiaoSR (benchmarks/README.md, "chunk size").
-DEFAULT_CHUNK = 4096
+# are independent); speed does: 1024 queries × 4 corners × 256 hidden floats = 4 MB per activation, so
+# each Linear's input and output stay in this CPU's 2 MB-per-core L2 (2 threads) and, below glibc's
+# 32 MB mmap threshold, freed buffers are reused instead of page-faulted in again. Decoding at 1024
+# was 1.2× (LIIF) to 1.5× (CiaoSR) faster than at 4096 and ~2× faster than at the official
+# eval_bsize of 30000 (benchmarks/README.md, "chunk size").
+DEFAULT_CHUNK = 1024
+
+
+def _is_number(v) -> bool:
+    if isinstance(v, torch.Tensor):
+        return v.numel() == 1 and not v.dtype.is_complex and v.dtype != torch.bool
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
 def _scale_pair(scale) -> tuple[float, float]:
     """``(sy, sx)`` floats of a scale given as one number or per axis; ``ValueError`` otherwise."""
     pair = tuple(scale) if isinstance(scale, (tuple, list)) else (scale, scale)
-    if len(pair) != 2:
-        raise ValueError(f"scale must be a number or a pair (sy, sx), got {scale!r}")
-    try:
-        pair = tuple(float(s) for s in pair)
-    except (TypeError, ValueError):
-        raise ValueError(f"scale must be a number or a pair (sy, sx), got {scale!r}") from None
+    if len(pair) != 2 or not all(_is_number(s) for s in pair):
+        raise ValueError(f"scale must be a number or a pair (sy, sx) of numbers, got {scale!r}")
+    pair = tuple(float(s) for s in pair)
     if not all(math.isfinite(s) and s > 0 for s in pair):
         raise ValueError(f"scale must be positive and finite, got {scale!r}")
     return pair
@@ -74,12 +90,88 @@ def output_geometry(lr_hw, scale=None, out_size=None) -> tuple[tuple[int, int], 
     if out_size is None:
         out_hw = hr_size_for(lr_hw, s_hw)
     else:
-        out_hw = tuple(int(n) for n in out_size)
-        if len(out_hw) != 2:
-            raise ValueError(f"out_size must be (H, W), got {out_size!r}")
+        out_hw = _out_size(out_size)
     if min(out_hw) < 1:
         raise ValueError(f"output size {out_hw} is empty (LR {tuple(lr_hw)}, scale {scale!r})")
     return out_hw, (s_hw if s_hw is not None else scale_hw(lr_hw, out_hw))
+
+
+def _out_size(out_size) -> tuple[int, int]:
+    """``(H, W)`` from ``out_size``: two integers (or integral numbers) ≥ 1; ``ValueError`` otherwise."""
+    try:
+        pair = tuple(out_size)
+    except TypeError:
+        raise ValueError(f"out_size must be (H, W), two integers >= 1, got {out_size!r}") from None
+    if len(pair) != 2 or not all(_is_number(n) for n in pair):
+        raise ValueError(f"out_size must be (H, W), two integers >= 1, got {out_size!r}")
+    vals = [float(n) for n in pair]
+    if not all(math.isfinite(v) and v == int(v) for v in vals):
+        raise ValueError(f"out_size must be whole numbers of pixels, got {out_size!r}")
+    out_hw = (int(vals[0]), int(vals[1]))
+    if min(out_hw) < 1:
+        raise ValueError(f"out_size must be at least 1×1 pixels, got {out_size!r}")
+    return out_hw
+
+
+def _model_param(model):
+    return next(iter(model.parameters()), None) if isinstance(model, torch.nn.Module) else None
+
+
+def check_lr(model, lr) -> torch.Tensor:
+    """``lr`` checked for ``super_resolve`` (module docstring); uint8 → the model's float dtype / 255."""
+    if not (hasattr(model, "encode") and hasattr(model, "query")):
+        raise ValueError(f"super_resolve needs an ImplicitSR model (encode + query), got {type(model).__name__}")
+    if isinstance(lr, (list, tuple)):
+        sizes = sorted({tuple(getattr(x, "shape", ())) for x in lr})
+        raise ValueError(f"lr must be one tensor [B,3,h,w], got a {type(lr).__name__} of {len(lr)} images "
+                         f"(shapes {sizes[:4]}); super-resolve them one at a time, or torch.stack equal sizes")
+    if not isinstance(lr, torch.Tensor):
+        raise ValueError(f"lr must be a torch tensor [B,3,h,w] in [0, 1], got {type(lr).__name__} "
+                         "(sr_lib.data.io.to_tensor01 converts a uint8 [H,W,3] array)")
+    shape = tuple(lr.shape)
+    if lr.dim() == 3 and shape[0] == 3:
+        raise ValueError(f"lr must be [B,3,h,w], got one image {shape}: add the batch dimension (lr[None])")
+    if lr.dim() != 4:
+        raise ValueError(f"lr must be [B,3,h,w], got shape {shape}")
+    if shape[1] != 3:
+        hint = (" (a gray image: replicate it, lr.expand(-1, 3, -1, -1), and take one channel of the result)"
+                if shape[1] == 1 else " (drop the alpha channel: lr[:, :3])" if shape[1] == 4 else "")
+        raise ValueError(f"lr must have 3 (RGB) channels, got {shape[1]}{hint}")
+    if shape[0] < 1:
+        raise ValueError(f"lr is an empty batch, shape {shape}")
+    side = int(getattr(model, "min_input_side", 1))
+    if min(shape[-2:]) < side:
+        raise ValueError(f"lr is {shape[-2]}×{shape[-1]} px; {type(model).__name__} needs at least {side} px "
+                         "per side")
+    p = _model_param(model)
+    if p is not None and lr.device != p.device:
+        raise ValueError(f"lr is on {lr.device} but the model is on {p.device}: move one of them (lr.to(device))")
+    want = p.dtype if p is not None and p.is_floating_point() else torch.float32
+    if lr.dtype == torch.uint8:             # the documented rule: v / 255, exact
+        return lr.to(want).div_(255.0)
+    if not lr.is_floating_point():
+        raise ValueError(f"lr has dtype {lr.dtype}; give floats in [0, 1] (or uint8 0..255, converted as v / 255)")
+    if lr.dtype != want:
+        raise ValueError(f"lr is {lr.dtype} but the model is {want}: convert one of them (lr.to({want}))")
+    if not bool(torch.isfinite(lr).all()):
+        raise ValueError(f"lr holds {int((~torch.isfinite(lr)).sum())} NaN or inf values")
+    lo, hi = float(lr.min()), float(lr.max())
+    if lo < -1e-6 or hi > 1 + 1e-6:
+        looks = "; it looks like 0..255: divide by 255" if hi > 1.5 and lo >= 0 else "; clamp it (lr.clamp(0, 1))"
+        raise ValueError(f"lr values must lie in [0, 1], got [{lo:g}, {hi:g}]{looks}")
+    return lr
+
+
+def _check_options(chunk, cell_scale, window, tile, tile_overlap) -> None:
+    for name, v, lo in (("chunk", chunk, 1), ("tile", tile, 0), ("tile_overlap", tile_overlap, 0)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 0):
+        raise ValueError(f"window must be None or an integer >= 0, got {window!r}")
+    if not _is_number(cell_scale) or not (math.isfinite(float(cell_scale)) and float(cell_scale) > 0):
+        raise ValueError(f"cell_scale must be a positive finite number, got {cell_scale!r}")
+    if tile and tile_overlap >= tile:
+        raise ValueError(f"tile_overlap ({tile_overlap}) must be smaller than tile ({tile})")
 
 
 def window_pad(lr: torch.Tensor, window: int) -> torch.Tensor:
@@ -103,20 +195,40 @@ def decode_inputs(model, lr: torch.Tensor, out_hw, cell_scale: float = 1.0):
     return scale_hw(lr.shape[-2:], out_hw), coord, cell
 
 
+def _flat_queries(axes, start: int, stop: int, cell: torch.Tensor, batch: int):
+    """Queries ``start:stop`` of the row-major flat grid (``query_grid(..., "flat")`` rows, the same
+    numbers): ``axes`` = the (y, x) pixel-centre coordinates of each output axis, ``cell [2]``."""
+    ys, xs = axes
+    i = torch.arange(start, stop, device=ys.device)
+    coord = torch.stack([ys[i // xs.numel()], xs[i % xs.numel()]], -1)      # [c,2]
+    return coord.unsqueeze(0).expand(batch, -1, -1), cell.expand(batch, stop - start, 2)
+
+
 def _decode(model, lr: torch.Tensor, out_hw, chunk: int, cell_scale: float) -> torch.Tensor:
-    """The whole-image decode: ``lr [B,3,h,w]`` in [0, 1] → ``[B,3,H,W]`` in [0, 1] (steps 2–4)."""
+    """The whole-image decode: ``lr [B,3,h,w]`` in [0, 1] → ``[B,3,H,W]`` in [0, 1] (steps 2–4).
+
+    Flat decoders: each chunk's coordinates are built on the fly and its outputs de-normalised,
+    clamped and written into the one preallocated output image, so that the memory beyond the model's
+    own is that image (3 floats per HR pixel) plus one chunk (``sr_lib.engine.memory``)."""
     b = lr.shape[0]
     H, W = out_hw
     chunk = plan_chunk(model, lr.shape[-2:], out_hw, chunk, batch=b)
-    s_hw, coord, cell = decode_inputs(model, lr, out_hw, cell_scale)           # flat: [B,H·W,2] ×2
+    s_hw = scale_hw(lr.shape[-2:], out_hw)
     feat = model.encode(model.normalize(lr), s_hw)
     if getattr(model, "query_layout", "flat") == "grid":
+        _, coord, cell = decode_inputs(model, lr, out_hw, cell_scale)         # [B,H,W,2], [B,2,H,W]
         out = model.query(feat, coord, cell)                                   # [B,3,H,W]
-    else:                                                                      # coord, cell [B,H·W,2]
-        parts = [model.query(feat, coord[:, i:i + chunk], cell[:, i:i + chunk])    # [B,≤chunk,3]
-                 for i in range(0, H * W, chunk)]
-        out = torch.cat(parts, dim=1).permute(0, 2, 1).reshape(b, 3, H, W)
-    return model.denormalize(out).clamp(0, 1)
+        return model.denormalize(out).clamp_(0, 1)
+    axes = [make_coord((n,), dtype=lr.dtype, device=lr.device)[:, 0] for n in (H, W)]
+    cell = make_cell((H, W), 1, dtype=lr.dtype, device=lr.device, cell_scale=cell_scale)[0]   # [2]
+    out = None
+    for i in range(0, H * W, chunk):
+        j = min(i + chunk, H * W)
+        pred = model.query(feat, *_flat_queries(axes, i, j, cell, b))         # [B,j-i,O]
+        if out is None:
+            out = pred.new_empty(b, pred.shape[-1], H * W)                     # [B,O,H·W]
+        out[:, :, i:j] = model.denormalize(pred.transpose(1, 2).unsqueeze(-1)).squeeze(-1).clamp_(0, 1)
+    return out.view(b, -1, H, W)
 
 
 def _padded(model, lr, out_hw, s_hw, window: int, chunk: int, cell_scale: float) -> torch.Tensor:
@@ -164,13 +276,20 @@ def super_resolve(model, lr: torch.Tensor, *, scale=None, out_size=None, chunk: 
     ``window``: LR side multiple to pad to (``None``: ``model.input_window``; 0: none).
     ``tile`` / ``tile_overlap``: CiaoSR's tiled decode (0: the whole image). See the module docstring.
     """
-    if lr.dim() != 4 or lr.shape[1] != 3:
-        raise ValueError(f"lr must be [B,3,h,w], got shape {tuple(lr.shape)}")
+    lr = check_lr(model, lr)
+    _check_options(chunk, cell_scale, window, tile, tile_overlap)
+    if tile and tile < int(getattr(model, "min_input_side", 1)):
+        raise ValueError(f"tile {tile} is smaller than the {model.min_input_side} px per side {type(model).__name__} needs")
     out_hw, s_hw = output_geometry(lr.shape[-2:], scale, out_size)
     window = int(getattr(model, "input_window", 0) if window is None else window)
     if tile:
-        return _tiled(model, lr, out_hw, s_hw, int(tile), int(tile_overlap), window, chunk, cell_scale)
-    return _padded(model, lr, out_hw, s_hw, window, chunk, cell_scale)
+        sr = _tiled(model, lr, out_hw, s_hw, int(tile), int(tile_overlap), window, chunk, cell_scale)
+    else:
+        sr = _padded(model, lr, out_hw, s_hw, window, chunk, cell_scale)
+    if not bool(torch.isfinite(sr.sum())):      # sr is clamped: only NaN can remain; no image-sized temporaries
+        raise ValueError(f"the model's output holds {int((~torch.isfinite(sr)).sum())} NaN or inf values: "
+                         "its weights are broken (NaN/inf) or overflow on this input")
+    return sr
 
 
-__all__ = ["super_resolve", "output_geometry", "decode_inputs", "window_pad", "DEFAULT_CHUNK"]
+__all__ = ["super_resolve", "check_lr", "output_geometry", "decode_inputs", "window_pad", "DEFAULT_CHUNK"]

@@ -1,7 +1,8 @@
 """Peak memory of ``super_resolve``: estimate it, pick a query chunk that fits, refuse what cannot.
 
-    est = estimate(model, (h, w), (H, W), chunk=4096)      # bytes, phase by phase
-    chunk = plan_chunk(model, (h, w), (H, W), chunk=4096)    # largest chunk <= 4096 within the budget,
+    est = estimate(model, (h, w), (H, W), chunk=1024)      # bytes, phase by phase
+    est = estimate(model, (h, w), (H, W), 1024, tile=192, tile_overlap=32)   # CiaoSR's tiled protocol
+    chunk = plan_chunk(model, (h, w), (H, W), chunk=1024)    # largest chunk <= 1024 within the budget,
                                                              # or MemoryBudgetError with the estimate
 
 ``super_resolve`` (``sr_lib.engine.inference``, which owns the default chunk and calls
@@ -12,11 +13,14 @@
    global cross-scale attention (an n × n/4 correlation): ``a + b·n + c·n²``.
 2. **decode** — the tables that ``encode`` returned stay alive (``r·n``) while queries are decoded
    ``chunk`` at a time, each chunk holding a fixed number of bytes per query (the decoder's per-query
-   width: LIIF's 4 shifts × (9C + 4) inputs and hidden activations, …); the output image is assembled
-   from the chunks (``OUTPUT_FLOATS_PER_PIXEL`` floats per HR pixel: the coordinate grid, the chunk
-   outputs, their concatenation, the reshaped, de-normalised and clamped copies). Decoders whose
-   queries interact (``query_layout = "grid"``: EQSR, ArbSR) decode the whole HR grid at once, so
-   their decode memory grows with H·W and no chunk size can shrink it.
+   width: LIIF's 4 shifts × (9C + 4) inputs and hidden activations, …, plus the chunk's coordinates
+   and outputs, ``CHUNK_FLOATS_PER_QUERY``); each chunk is written into the one output image
+   (``OUTPUT_FLOATS_PER_PIXEL`` = 3 floats per HR pixel). Decoders whose queries interact
+   (``query_layout = "grid"``: EQSR, ArbSR) decode the whole HR grid at once, so their decode memory
+   grows with H·W and no chunk size can shrink it (``GRID_FLOATS_PER_PIXEL`` besides the decoder's
+   own: the coordinate grid and the de-normalised output).
+3. **tiles** (``tile=``): one tile at a time is encoded and decoded while the sum and the count of
+   the whole output stay alive (3 + 1 floats per HR pixel), then divided (3 more).
 
 The coefficients are the model's own sizes, *measured* rather than transcribed: a probe runs the
 model's ``encode`` at three small LR sizes and its ``query`` at two chunk sizes (or two HR grids)
@@ -25,8 +29,10 @@ three / two points give a, b, c, the retained bytes per LR pixel and the bytes p
 (up to temporary buffers inside single kernels, covered by ``SAFETY``). The probe is cached per
 model, mode (train/eval), dtype and device. The budget is ``DEFAULT_BUDGET`` = 3 GB unless
 ``budget=`` or the environment variable ``SR_MEMORY_BUDGET`` (e.g. ``"8G"``, ``"inf"``) says
-otherwise; it counts tensor memory only (the Python process with torch loaded adds ~0.3-0.5 GB
-of RSS on top, see ``benchmarks/README.md``).
+otherwise. It and the estimate count the memory a call *adds* to the process: tensors it creates,
+not the model's weights, the LR image or the ~0.35 GB of RSS of a Python process with torch loaded
+(``benchmarks/bench_official.py --sections memory`` compares the estimate with peak RSS minus the
+RSS before the call; ``benchmarks/README.md``).
 """
 from __future__ import annotations
 
@@ -39,12 +45,15 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from sr_lib.paths import DEFAULT_BUDGET, default_budget, parse_budget  # noqa: F401  (core: data.io's pixel limit reads it too)
 from sr_lib.geometry import query_grid
 
-DEFAULT_BUDGET = 3 * 1024 ** 3          # bytes
 MIN_CHUNK = 1024                        # smaller chunks only add Python overhead
 SAFETY = 1.25                           # margin for buffers inside kernels and allocator slack
-OUTPUT_FLOATS_PER_PIXEL = 20            # coord (2) + chunk outputs, cat, reshape, denormalize, clamp (3 each) + slack
+OUTPUT_FLOATS_PER_PIXEL = 3             # flat decoders: the output image, written chunk by chunk
+CHUNK_FLOATS_PER_QUERY = 16             # a chunk's coordinates (+ int64 indices), outputs, de-normalised copy
+GRID_FLOATS_PER_PIXEL = 5               # grid decoders: coordinate grid (2) + de-normalised output (3)
+TILE_FLOATS_PER_PIXEL = 7               # tiles: sum (3) + count (1) of the whole output, then the quotient (3)
 
 _ENCODE_PROBE = (16, 32, 48)            # LR sides of the encode probe (multiples of SwinIR's / EQSR's padding)
 _QUERY_PROBE = (256, 1024)              # chunk sizes of the query probe (flat decoders)
@@ -53,27 +62,6 @@ _GRID_PROBE = (32, 64)                  # HR sides of the query probe (grid deco
 
 class MemoryBudgetError(ValueError):
     """A ``super_resolve`` request whose estimated peak memory exceeds the budget (one-line message)."""
-
-
-def parse_budget(value) -> float:
-    """Bytes from a number or a string like ``"3G"``, ``"512M"``, ``"inf"``."""
-    if isinstance(value, (int, float)):
-        b = float(value)
-    else:
-        text = str(value).strip().upper().rstrip("B")
-        mult = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}.get(text[-1:], 1)
-        try:
-            b = float(text[:-1] if mult > 1 else text) * mult
-        except ValueError:
-            raise ValueError(f"memory budget must be bytes or like '3G', got {value!r}") from None
-    if not b > 0:
-        raise ValueError(f"memory budget must be positive, got {value!r}")
-    return b
-
-
-def default_budget() -> float:
-    env = os.environ.get("SR_MEMORY_BUDGET")
-    return parse_budget(env) if env else float(DEFAULT_BUDGET)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,9 +211,12 @@ def _measure(model, p: torch.Tensor) -> MemoryProfile:
             traces.append(mode.trace)
     else:
         sizes = list(_QUERY_PROBE)
-        feat = feats[_ENCODE_PROBE[1]]
+        side = _ENCODE_PROBE[1]
+        lr = torch.rand(1, 3, side, side, generator=gen).to(p)
         coord, cell = query_grid((64, 64), 1, "flat", dtype=p.dtype, device=p.device)   # [1,4096,2] ≥ the probe
         for q in sizes:
+            # a fresh encode per size: buffers a decoder keeps on its grid for the next chunk (LTE) count
+            feat = model.encode(model.normalize(lr), (2.0, 2.0))
             with LiveBytes() as mode:
                 model.query(feat, coord[:, :q], cell[:, :q])
             traces.append(mode.trace)
@@ -248,15 +239,28 @@ class MemoryEstimate:
         return max(self.encode, self.decode)
 
 
-def estimate(model, lr_hw, out_hw, chunk: int, batch: int = 1) -> MemoryEstimate:
-    """Estimated peak memory of ``super_resolve(model, ...)`` for an LR of ``lr_hw`` → ``out_hw``,
-    decoding ``chunk`` queries per call."""
-    prof = profile(model)
+def estimate(model, lr_hw, out_hw, chunk: int, batch: int = 1, tile: int = 0,
+             tile_overlap: int = 0) -> MemoryEstimate:
+    """Estimated peak memory that ``super_resolve(model, ...)`` adds for an LR of ``lr_hw`` →
+    ``out_hw``, decoding ``chunk`` queries per call (``tile`` / ``tile_overlap``: the tiled decode,
+    at the integer scale ``out_hw / lr_hw``)."""
+    h, w = int(lr_hw[0]), int(lr_hw[1])
     elem = next(model.parameters(), torch.empty(0)).element_size()
-    n = int(lr_hw[0]) * int(lr_hw[1])
-    n_out = int(out_hw[0]) * int(out_hw[1])
-    q = n_out if prof.grid else max(1, min(int(chunk), n_out))
-    dec = prof.retained_per_lr * n + OUTPUT_FLOATS_PER_PIXEL * elem * n_out + prof.decode(q)
+    t = min(int(tile), h, w)
+    if tile and t - int(tile_overlap) > 0:           # else super_resolve decodes the whole image
+        sy, sx = round(out_hw[0] / h), round(out_hw[1] / w)
+        one = estimate(model, (t, t), (t * sy, t * sx), chunk, batch)
+        acc = SAFETY * (3 * batch + 1) * elem * h * sy * w * sx
+        quotient = SAFETY * 3 * batch * elem * h * sy * w * sx
+        return MemoryEstimate(acc + one.encode, acc + max(one.decode, quotient), one.chunk)
+    prof = profile(model)
+    n, n_out = h * w, int(out_hw[0]) * int(out_hw[1])
+    if prof.grid:
+        q, dec = n_out, GRID_FLOATS_PER_PIXEL * elem * n_out + prof.decode(n_out)
+    else:
+        q = max(1, min(int(chunk), n_out))
+        dec = OUTPUT_FLOATS_PER_PIXEL * elem * n_out + CHUNK_FLOATS_PER_QUERY * elem * q + prof.decode(q)
+    dec += prof.retained_per_lr * n
     return MemoryEstimate(SAFETY * batch * prof.encode(n), SAFETY * batch * dec, q)
 
 

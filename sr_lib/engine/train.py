@@ -1,4 +1,4 @@
-"""Training: L1 loss, Adam, MultiStepLR, optional EMA; resumable bit-for-bit; cached runs.
+"""Training: L1 loss, Adam, step lr schedule with optional warm-up, optional EMA; resumable bit-for-bit; cached runs.
 
     model = sr_lib.engine.train.train("liif", "edsr-baseline", profile="cpu", seed=0)
     python -m sr_lib train --method liif --backbone edsr-baseline --profile smoke --seed 0
@@ -14,28 +14,40 @@ Reproducibility
   uninterrupted run would be: the final weights are equal bit for bit. On CUDA,
   ``grid_sample``'s backward has no deterministic kernel (pytorch#68959), so GPU runs are
   reproducible only up to that.
-- A finished run's ``final.pt`` is found by its key (``sr_lib.engine.runs``) and reused.
+- A finished run's ``final.pt`` is found by its key (``sr_lib.engine.runs``) and reused once it
+  passes the completeness check; one process at a time trains a run (``runs.RunLock``).
+- A NaN or infinite loss stops training at once (``TrainingDiverged``): that step is not saved
+  and nothing is cached as finished.
 """
 from __future__ import annotations
 
+import bisect
 import json
+import math
 import os
 import random
 import time
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from sr_lib.config import TrainConfig, config_for, model_options
 from sr_lib.data.pairs import TrainImages, load_training_images, sample_batch
 from sr_lib.engine.device import get_device
 from sr_lib.engine import ddp
-from sr_lib.engine.checkpoint import checkpoint_dict, model_from_checkpoint, read_checkpoint, save_checkpoint
-from sr_lib.engine.runs import key_payload, run_dir, run_key, write_spec
-from sr_lib.models.registry import make
+from sr_lib.engine import progress as _progress   # bars and run events that reach the runner's terminal
+from sr_lib.engine.checkpoint import (CheckpointError, checkpoint_dict, load_checkpoint, model_from_checkpoint,
+                                     read_checkpoint, save_checkpoint)
+from sr_lib.engine.runs import (RunCacheError, RunLock, check_finished, clean_stale_tmp, clear_command, key_payload,
+                                run_dir, run_key, write_spec)
+from sr_lib.models.registry import check_model_args, make
+
+
+class TrainingDiverged(ValueError):
+    """The loss became NaN or infinite: training stopped, that step was not saved (one line)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -115,6 +127,17 @@ def _step_loss(model, net, batch: dict, device, dtype) -> torch.Tensor:
     return F.l1_loss(pred, _target(model, b["gt"], model.query_layout))
 
 
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam:
+    """The official optimiser (Adam with ``cfg``'s lr, betas and weight decay), in torch's fused
+    implementation on CPU and CUDA: one kernel over all parameters instead of a Python loop over
+    them (the same update up to float round-off). A resumed run keeps the implementation its
+    checkpoint was written with (``load_state_dict`` restores the flag)."""
+    params = list(model.parameters())
+    fused = bool(params) and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+    return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay,
+                            fused=fused or None)
+
+
 def _resume_state(opt, sched, ema, step, history, cfg, seed, key, seconds=0.0) -> dict:
     """What a resumable checkpoint holds besides the model (``save_checkpoint``'s extras)."""
     return {
@@ -124,6 +147,27 @@ def _resume_state(opt, sched, ema, step, history, cfg, seed, key, seconds=0.0) -
         "history": torch.tensor(history, dtype=torch.float64),
         "train_seconds": seconds,         # wall seconds of training so far, over every session
     }
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """The lr multiplier after ``step`` scheduler steps: ``gamma`` per milestone passed (MultiStepLR's
+    rule), times a linear warm-up ``(step + 1) / warmup`` over the first ``cfg.warmup`` steps."""
+    factor = cfg.gamma ** bisect.bisect_right(list(cfg.milestones), step)
+    if cfg.warmup and step < cfg.warmup:
+        factor *= (step + 1) / cfg.warmup
+    return factor
+
+
+def make_scheduler(opt, cfg: TrainConfig):
+    """The lr schedule of ``cfg`` (``lr_factor``) as a scheduler stepped once per iteration."""
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, cfg))
+
+
+def _restart_schedule(sched, step: int) -> None:
+    """Put a fresh schedule at ``step`` (resuming a checkpoint whose scheduler state has another form)."""
+    sched.last_epoch = step
+    for group, lr in zip(sched.optimizer.param_groups, sched.get_lr()):
+        group["lr"] = lr
 
 
 def fit(model: torch.nn.Module, cfg: TrainConfig, images: TrainImages, *, seed: int = 0, ckpt_path=None,
@@ -137,15 +181,16 @@ def fit(model: torch.nn.Module, cfg: TrainConfig, images: TrainImages, *, seed: 
     device = device or next(model.parameters()).device
     model.to(device).train()
     dtype = next(model.parameters()).dtype
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.milestones), gamma=cfg.gamma)
+    opt = make_optimizer(model, cfg)
+    sched = make_scheduler(opt, cfg)
     ema = EMA(model, cfg.ema_decay) if cfg.ema_decay else None
     start, history, seconds = 0, [], 0.0
     if ckpt_path is not None and os.path.exists(ckpt_path):
         ck = read_checkpoint(ckpt_path, map_location=device)
         model.load_state_dict(ck["model"]["sd"])
         opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
+        sched.load_state_dict(ck["scheduler"]) if "lr_lambdas" in ck["scheduler"] else \
+            _restart_schedule(sched, int(ck["step"]))       # a checkpoint from before the warm-up (MultiStepLR)
         if ema is not None:
             ema.load_state_dict(ck["ema"])
         set_rng_state(ck["rng"])
@@ -156,9 +201,9 @@ def fit(model: torch.nn.Module, cfg: TrainConfig, images: TrainImages, *, seed: 
     threads = torch.get_num_threads()
     if cfg.cpu_threads and device.type == "cpu":
         torch.set_num_threads(cfg.cpu_threads)
-    bar = tqdm(total=cfg.iterations, initial=start, desc=key or "train", ascii=True, dynamic_ncols=False,
-               mininterval=cfg.log_every_s, maxinterval=max(cfg.log_every_s, 1.0),
-               disable=not (progress and dist.is_main))
+    bar = _progress.bar(total=cfg.iterations, initial=start, desc=key or "train", ascii=True, dynamic_ncols=False,
+                        mininterval=cfg.log_every_s, maxinterval=max(cfg.log_every_s, 1.0),
+                        disable=not (progress and dist.is_main))
     t0 = time.perf_counter()
     try:
         for step in range(start, cfg.iterations):
@@ -171,6 +216,10 @@ def fit(model: torch.nn.Module, cfg: TrainConfig, images: TrainImages, *, seed: 
             if ema is not None:
                 ema.update(model)
             history.append(float(ddp.mean_over_ranks(loss.detach(), dist)))
+            if not math.isfinite(history[-1]):
+                raise TrainingDiverged(f"training {key or 'run'} diverged at step {step + 1}: the loss is "
+                                       f"{history[-1]} (lr {cfg.lr:g}); this step was not saved and the run is "
+                                       "not finished (a lower lr, or clear the run to start over)")
             bar.update(1)
             bar.set_postfix(loss=f"{history[-1]:.4f}", lr=f"{sched.get_last_lr()[0]:.1e}", refresh=False)
             done = step + 1
@@ -206,48 +255,130 @@ def _set_deterministic(device: torch.device) -> None:
 
 def train(method: str, backbone: str | None = None, *, profile: str = "cpu", seed: int = 0, data_root=None,
           options: dict | None = None, out=None, device: str = "auto", progress: bool = True,
-          config: TrainConfig | None = None, **overrides) -> torch.nn.Module:
+          config: TrainConfig | None = None, weights_dir=None, retrain: bool = False,
+          **overrides) -> torch.nn.Module:
     """Train ``method`` on ``backbone`` at ``profile`` (or reuse the cached run) → model in eval mode.
+
+    ``weights_dir``: a folder of shipped weights (``results/cpu/weights``): a run whose
+    ``<key>.safetensors`` is there is loaded from it and not trained, unless ``retrain``, which trains
+    it here from scratch through the same code path (into the run cache).
 
     ``options`` are extra make-options (e.g. ``{'L': 16}``), ``overrides`` change config fields
     (e.g. ``scale_max=12``); both are part of the run key. ``out`` is the runs root (default
     ``~/.cache/sr_lib/runs``, env ``SR_RUNS``; see ``sr_lib.paths``). The model carries ``model.train_info`` (key, run dir, losses).
     When started by ``torchrun`` the run is data-parallel (``sr_lib.engine.ddp``).
     """
+    # every check that can fail runs before the data is loaded and before anything is written
     cfg = config or config_for(profile, method, backbone, **overrides)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    if options is not None and not isinstance(options, dict):
+        raise ValueError(f"options must be a dict of make-options, got {type(options).__name__}")
+    if options and "backbone" in options and options["backbone"] != backbone:
+        raise ValueError(f"the backbone is an argument of its own (--backbone), not an option: got "
+                         f"options backbone={options['backbone']!r} with backbone={backbone!r}")
     opts = model_options(cfg, method, backbone, options)
+    check_model_args(method, opts, what=f"model {method!r}")       # names, kinds, sizes: before allocating
+    dist = ddp.init_from_env()
+    dev = get_device(ddp.device_preference(dist, device))
+    if out is not None:
+        from sr_lib.paths import check_writable_folder
+        check_writable_folder(out, "runs folder (--out)")
     images = training_images(data_root, cfg)
     payload = key_payload(method, backbone, opts, cfg.to_dict(), seed, images.identity)
     key = run_key(payload)
+    shipped = Path(weights_dir) / f"{key}.safetensors" if weights_dir else None
+    if shipped is not None and shipped.is_file() and not retrain:
+        _progress.event(f"train {key}: shipped weights ({shipped.name})")
+        return _shipped(shipped, key, seed, dev)
     rdir = run_dir(cfg.profile, key, out)
     final_path = rdir / "final.pt"
-    dist = ddp.init_from_env()
-    dev = get_device(ddp.device_preference(dist, device))
+    t_call, trained_here = time.perf_counter(), False
     if final_path.is_file():
-        ck = read_checkpoint(final_path, map_location=dev)
+        ck = _finished(final_path, rdir, dev, cfg, key)
     else:
-        _set_deterministic(dev)
-        seed_everything(seed)
-        model = make(method, **opts)
-        if dist.is_main:
-            write_spec(rdir / "spec.json", {**payload, "key": key, "data_source": images.source,
-                                            "n_images": len(images)})
-        result = fit(model, cfg, images, seed=seed, ckpt_path=rdir / "ckpt.pt", device=dev, dist=dist,
-                     progress=progress, key=key)
-        if result["ema"] is not None:
-            model.load_state_dict(result["ema"].state_dict())
-        extra = {"step": cfg.iterations, "config": cfg.to_dict(), "seed": seed, "key": key,
-                 "weights": "ema" if cfg.ema_decay else "raw",
-                 "history": torch.tensor(result["loss"], dtype=torch.float64),
-                 "train_seconds": result["seconds"]}
-        if dist.is_main:
-            save_checkpoint(final_path, model, **extra)
-        ddp.barrier(dist)
-        ck = checkpoint_dict(model, **extra)       # every rank: the dict final.pt holds
+        lock = RunLock(rdir) if dist.is_main else None
+        if lock is not None:
+            lock.acquire()              # RunLockedError when another process trains this run
+        try:
+            if final_path.is_file():    # finished by the process that held the lock before us
+                ck = _finished(final_path, rdir, dev, cfg, key)
+            else:
+                ck, model = _train_run(method, opts, cfg, images, seed, key, rdir, payload, dist, dev, progress)
+                trained_here = True
+        finally:
+            if lock is not None:
+                lock.release()
     model = model_from_checkpoint(ck, source=str(final_path)).to(dev).eval()
     model.train_info = {"key": key, "run_dir": str(rdir), "config": ck["config"], "seed": seed,
-                        "loss": ck["history"].tolist(), "weights": ck["weights"]}
+                        "loss": ck["history"].tolist(), "weights": ck["weights"], "source": "trained",
+                        "train_seconds": float(ck.get("train_seconds", 0.0))}
+    if dist.is_main:                    # one line per run in the notebook runner's terminal
+        _progress.event(f"train {key}: done, {ck.get('step', '?')} steps in {time.perf_counter() - t_call:.0f} s"
+                        if trained_here else f"train {key}: from the run cache ({ck.get('step', '?')} steps)")
     return model
+
+
+def _shipped(path: Path, key: str, seed: int, dev) -> torch.nn.Module:
+    """A run's shipped weights (``repro.run_cards.ship_run`` wrote them) → model with ``train_info``."""
+    card = read_checkpoint(path).get("card", {})
+    model = load_checkpoint(path, map_location=dev).eval()
+    model.train_info = {"key": key, "run_dir": "", "config": card.get("config", {}), "seed": seed,
+                        "loss": card.get("loss_curve", []), "weights": str(path), "source": "shipped",
+                        "train_seconds": float(card.get("train_seconds", 0.0))}
+    return model
+
+
+def _finished(final_path: Path, rdir: Path, dev, cfg: TrainConfig, key: str) -> dict:
+    """The ``final.pt`` of a finished run, read and checked (``runs.check_finished``)."""
+    try:
+        ck = read_checkpoint(final_path, map_location=dev)
+    except CheckpointError as e:
+        raise RunCacheError(f"{e}; clear the run with: {clear_command(rdir)}") from None
+    check_finished(ck, final_path, rdir, cfg.iterations, key)
+    return ck
+
+
+def _train_run(method, opts, cfg, images, seed, key, rdir, payload, dist, dev, progress):
+    """Train a run that is not finished (lock held): resume from ``ckpt.pt`` if it is usable."""
+    ckpt_path = rdir / "ckpt.pt"
+    if dist.is_main:
+        clean_stale_tmp(rdir)
+        if ckpt_path.is_file():
+            try:
+                resume = read_checkpoint(ckpt_path, map_location="cpu")
+            except CheckpointError as e:
+                raise RunCacheError(f"{e}; clear the run with: {clear_command(rdir)}") from None
+            step = resume.get("step")
+            if resume.get("key") != key or not isinstance(step, int) or not 0 < step <= cfg.iterations:
+                raise RunCacheError(f"{ckpt_path} does not belong to this run (key {resume.get('key')!r}, "
+                                    f"step {step!r}); clear the run with: {clear_command(rdir)}")
+            del resume
+    _set_deterministic(dev)
+    seed_everything(seed)
+    model = make(method, **opts)
+    if dist.is_main:
+        write_spec(rdir / "spec.json", {**payload, "key": key, "data_source": images.source,
+                                        "n_images": len(images)})
+        _progress.event(f"train {key}: start, {cfg.iterations} steps")
+    try:
+        result = fit(model, cfg, images, seed=seed, ckpt_path=ckpt_path, device=dev, dist=dist,
+                     progress=progress, key=key)
+    except CheckpointError as e:
+        raise RunCacheError(f"{e}; clear the run with: {clear_command(rdir)}") from None
+    if len(result["loss"]) != cfg.iterations or not all(math.isfinite(v) for v in result["loss"]):
+        raise RunCacheError(f"run {key} ended with {len(result['loss'])} of {cfg.iterations} steps or a "
+                            f"non-finite loss; not cached as finished (clear it with: {clear_command(rdir)})")
+    if result["ema"] is not None:
+        model.load_state_dict(result["ema"].state_dict())
+    extra = {"step": cfg.iterations, "config": cfg.to_dict(), "seed": seed, "key": key,
+             "weights": "ema" if cfg.ema_decay else "raw",
+             "history": torch.tensor(result["loss"], dtype=torch.float64),
+             "train_seconds": result["seconds"]}
+    if dist.is_main:
+        save_checkpoint(rdir / "final.pt", model, **extra)
+    ddp.barrier(dist)
+    return checkpoint_dict(model, **extra), model       # every rank: the dict final.pt holds
 
 
 # ----------------------------------------------------------------------------------------------
@@ -272,9 +403,17 @@ def _pairs(items, what: str) -> dict:
 
 
 def _run_cli(args) -> int:
+    from dataclasses import fields
+    overrides = _pairs(args.set, "--set")
+    known = {f.name for f in fields(TrainConfig)} - {"profile"}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        hint = " (use --profile)" if unknown == ["profile"] else ""
+        raise ValueError(f"--set {', '.join(unknown)}: not a TrainConfig field that --set may change{hint}; "
+                         f"fields: {', '.join(sorted(known))}")
     model = train(args.method, args.backbone, profile=args.profile, seed=args.seed, data_root=args.data_root,
                   options=_pairs(args.option, "--option"), out=args.out, device=args.device,
-                  progress=not args.no_progress, **_pairs(args.set, "--set"))
+                  progress=not args.no_progress, **overrides)
     info = model.train_info
     last = f"{info['loss'][-1]:.5f}" if info["loss"] else "n/a"
     print(f"{info['run_dir']}/final.pt  (steps {len(info['loss'])}, last loss {last})")
@@ -297,4 +436,4 @@ def add_cli(subparsers) -> None:
     p.set_defaults(func=_run_cli)
 
 
-__all__ = ["train", "fit", "EMA", "seed_everything", "rng_state", "set_rng_state", "training_images", "add_cli"]
+__all__ = ["train", "fit", "make_optimizer", "EMA", "TrainingDiverged", "seed_everything", "rng_state", "set_rng_state", "training_images", "add_cli"]

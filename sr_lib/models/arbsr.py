@@ -183,6 +183,7 @@ class ArbSR(ImplicitSR):
     input_norm = "none"
     query_layout = "grid"
     needs_scale = True
+    min_input_side = 2              # its scale-aware convolutions need two pixels per side
 
     def __init__(self, backbone: nn.Module, adapt_every: int = 4, n_experts: int = 4, hidden: int = 64):
         super().__init__()

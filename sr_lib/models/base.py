@@ -45,6 +45,7 @@ class ImplicitSR(nn.Module):
     input_norm: str = "half"
     query_layout: str = "flat"      # "flat": coord [B,Q,2]; "grid": coord [B,H,W,2]
     needs_scale: bool = False       # encoder conditioned on the scale (EQSR, ArbSR)
+    min_input_side: int = 1         # smallest LR side encode takes (reflect padding, strided convs need 2)
 
     # -- normalisation (stateless: no buffers, so state_dict keys stay official) --
     def normalize(self, img: torch.Tensor) -> torch.Tensor:

@@ -52,7 +52,7 @@ import torch.nn.functional as F
 
 from sr_lib.models.base import ImplicitSR
 from sr_lib.models.layers.cross_scale_attention import CrossScaleAttention
-from sr_lib.models.layers.sampling import sample_bilinear, unfold3x3
+from sr_lib.models.layers.sampling import pixel_rows, sample_bilinear, unfold3x3, unfold3x3_linear, unfold3x3_rows
 from sr_lib.models.layers.local_ensemble import gather_rows, local_neighbours, lr_grid, nearest_index
 from sr_lib.models.liif import first_layer_rows
 from sr_lib.models.layers.mlp import MLP
@@ -83,8 +83,7 @@ class CiaoSRFeatures:
     feat: torch.Tensor       # [B,C,h,w] encoder output
     query: torch.Tensor      # [B,h*w,9C] query vectors = unfold(F) (keys are the first 9C value channels)
     value: torch.Tensor      # [B,h*w,D] value vectors [unfold(F), NL(F)], D = 9C (+ C·|s'|)
-    key_proj: torch.Tensor   # [B,h*w,hidden0] feature part (+ bias) of the first layer of φ_k (φ_w for "mlp")
-    value_proj: torch.Tensor # [B,h*w,hidden0] feature part (+ bias) of the first layer of φ_v
+    proj: torch.Tensor       # [B,h*w,2·hidden0] feature part (+ bias) of the first layer of φ_v, then of φ_k (φ_w for "mlp")
     centres: torch.Tensor    # [h*w,2] LR pixel centres (y,x)
     index_map: torch.Tensor  # [1,1,h,w] flat pixel index (nearest lookup with grid_sample's tie rule)
     inp: torch.Tensor        # [B,3,h,w] normalised LR (bilinear skip)
@@ -104,6 +103,7 @@ class CiaoSR(ImplicitSR):
     concatenate-then-Linear up to float round-off).
     """
 
+    min_input_side = 2              # reflect padding of the non-local attention and of the unfold
     input_norm = "mean"
 
     def __init__(self, encoder: nn.Module, channels: int, config: CiaoSRConfig | None = None):
@@ -141,18 +141,22 @@ class CiaoSR(ImplicitSR):
     # ------------------------------------------------------------------ encoder side
     def encode(self, x: torch.Tensor, scale_hw=None) -> CiaoSRFeatures:
         feat = self.encoder(x)                                            # [B,C,h,w]
-        unfold = unfold3x3(feat)                                          # [B,9C,h,w]
-        value = torch.cat([unfold, self.cs_attn(feat)], 1) if self.config.non_local else unfold
-        value = value.flatten(2).transpose(1, 2).contiguous()             # [B,hw,D]
-        d_unf = unfold.shape[1]
-        query = value[..., :d_unf]                                        # [B,hw,9C]
+        d_unf = 9 * feat.shape[1]
+        value = unfold3x3_rows(feat)                                      # [B,hw,9C] rows of unfold(F)
         w_key, _, b_key = _split_first_layer(self._key_net, d_unf)
-        w_val, _, b_val = _split_first_layer(self.imnet_v, value.shape[-1])
+        w_val, _, b_val = _split_first_layer(self.imnet_v, self.imnet_v.in_dim - 4)
+        # feature parts of the first Linear of φ_v and φ_k side by side: one convolution over F (+ NL(F))
+        proj = unfold3x3_linear(feat, torch.cat([w_val[:, :d_unf], w_key]), torch.cat([b_val, b_key]))  # [B,hw,2·hidden0]
+        if self.config.non_local:
+            nl = pixel_rows(self.cs_attn(feat))                           # [B,hw,C·|s'|]
+            value = torch.cat([value, nl], -1)                            # [B,hw,D]
+            w_nl = w_val[:, d_unf:]
+            proj = proj + F.linear(nl, torch.cat([w_nl, w_nl.new_zeros(w_key.shape[0], w_nl.shape[1])]))
+        query = value[..., :d_unf]                                        # [B,hw,9C]
         centres, index_map = lr_grid(feat.shape[-2:], feat)
-        f = CiaoSRFeatures(feat, query, value, F.linear(query, w_key, b_key), F.linear(value, w_val, b_val),
-                           centres, index_map, x)
+        f = CiaoSRFeatures(feat, query, value, proj, centres, index_map, x)
         if not self.training and self.config.ensemble == "attention":
-            f.pair_proj, f.pair_bias = self._pair_tables(unfold)
+            f.pair_proj, f.pair_bias = self._pair_tables(unfold3x3(feat))
         return f
 
     def _pair_tables(self, unfold: torch.Tensor):
@@ -207,23 +211,32 @@ class CiaoSR(ImplicitSR):
 
         nb = local_neighbours(coord, cell, f.centres, f.index_map, (h, w), radius=self.neighbour_radius(cell, (h, w)))
         idx, pos = nb.idx, nb.pos                                         # [B,4Q], [B,4,Q,4] [rel, s]
-        value = gather_rows(f.value, idx).view(b, 4, q, -1)              # [B,4,Q,D]
-        key = value[..., :d_unf]                                          # [B,4,Q,9C]
+        rows_qk = self.config.ensemble == "attention" and f.pair_proj is None
+        if rows_qk:     # the query pixels' rows come with the neighbours' (one gather, one scatter back)
+            value, q_rows = gather_rows(f.value, torch.cat([idx, q_idx], 1)).split([4 * q, q], 1)   # [B,4Q|Q,D]
+            value = value.view(b, 4, q, -1)                               # [B,4,Q,D]; keys K_k = [..., :9C]
+        else:
+            value = gather_rows(f.value, idx).view(b, 4, q, -1)          # [B,4,Q,D]
 
         w_v = _split_first_layer(self.imnet_v, value.shape[-1])[1]
-        pre_v = first_layer_rows(f.value_proj, idx, pos, w_v).view(b, 4, q, -1)   # [B,4,Q,hidden0]
-        pred_v = value * _finish_mlp(self.imnet_v, pre_v)                 # [B,4,Q,D]
         w_k = _split_first_layer(self._key_net, d_unf)[1]
-        pre_k = first_layer_rows(f.key_proj, idx, pos, w_k).view(b, 4, q, -1)     # [B,4,Q,hidden0]
+        pre = first_layer_rows(f.proj, idx, pos, torch.cat([w_v, w_k])).view(b, 4, q, -1)   # [B,4,Q,2·hidden0]
+        pre_v, pre_k = pre.split([w_v.shape[0], w_k.shape[0]], -1)        # first layers of φ_v and φ_k
+        pred_v = value * _finish_mlp(self.imnet_v, pre_v)                 # [B,4,Q,D]
         if self.config.ensemble == "attention" and f.pair_proj is not None:
             hid = _finish_mlp(self.imnet_k, pre_k, last=False)                      # [B,4,Q,hidden] last hidden of φ_k
             pair = self._pair_index(q_idx, idx.view(b, 4, q), w)          # [B,4Q]
             logits = (gather_rows(f.pair_proj, pair).view(b, 4, q, -1) * hid).sum(-1) \
                 + torch.gather(f.pair_bias, 1, pair).view(b, 4, q)        # [B,4,Q]  Q·K_k
         elif self.config.ensemble == "attention":
-            query = gather_rows(f.query, q_idx)                           # [B,Q,9C]
-            pred_k = key * _finish_mlp(self.imnet_k, pre_k)               # [B,4,Q,9C]
-            logits = (query.unsqueeze(1) * pred_k).sum(-1)                # [B,4,Q]  Q·K_k
+            # Q·(K_k ⊙ (W h + b)) = [(Q ⊙ K_k) W]·h + (Q ⊙ K_k)·b: the per-row form of the pair tables
+            # (whole value rows multiplied; the channels past 9C meet zero weights: exact zeros, no slicing)
+            hid = _finish_mlp(self.imnet_k, pre_k, last=False)            # [B,4,Q,hidden] last hidden of φ_k
+            qk = value * q_rows.unsqueeze(1)                              # [B,4,Q,D]  Q ⊙ K_k in the first 9C
+            last = self.imnet_k.layers[-1]
+            a = torch.cat([last.weight.t(), last.bias[None]], 0)          # [hidden+1, 9C]
+            proj = F.linear(qk, F.pad(a, (0, value.shape[-1] - d_unf)))   # [B,4,Q,hidden+1]
+            logits = (proj[..., :-1] * hid).sum(-1) + proj[..., -1]       # [B,4,Q]  Q·K_k
         else:
             logits = _finish_mlp(self.imnet_w, pre_k).squeeze(-1)         # [B,4,Q]
         weights = (logits / self.config.softmax_scale).softmax(dim=1)     # [B,4,Q]

@@ -77,6 +77,14 @@ def overlap_relative_position_index(ws: int, ows: int) -> torch.Tensor:
     return rel[..., 0] * (ws + ows - 1) + rel[..., 1]
 
 
+def hard_mask(mask: torch.Tensor) -> torch.Tensor:
+    """The released shift mask (0 / −100) with −10⁴ for the −100s: the masked pairs get a softmax weight
+    of exactly 0 instead of ≈ e⁻¹⁰⁰ ≈ 4·10⁻⁴⁴, which float32 holds only as a denormal, and denormals
+    make every product with them (the attention's softmax, its product with V and their backward)
+    many times slower on x86. The outputs differ from the released ones by ~10⁻⁴⁴ relative."""
+    return mask.masked_fill(mask < 0, -1e4)
+
+
 def drop_path(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     """Stochastic depth: drop the residual branch per sample with probability ``p``."""
     if p == 0.0 or not training:
@@ -112,12 +120,13 @@ class WindowAttention(nn.Module):
         qkv = self.qkv(x).reshape(bw, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0] * self.scale, qkv[1], qkv[2]                 # [B·nW,h,N,d]
         attn = q @ k.transpose(-2, -1)
-        bias = self.relative_position_bias_table[rpi.view(-1)].view(n, n, -1).permute(2, 0, 1)
-        attn = attn + bias.unsqueeze(0)
-        if mask is not None:
+        bias = self.relative_position_bias_table[rpi.view(-1)].view(n, n, -1).permute(2, 0, 1)   # [h,N,N]
+        if mask is None:
+            attn = attn + bias.contiguous().unsqueeze(0)
+        else:   # bias and mask summed first (small), so the big map is added to once
             nw = mask.shape[0]
-            attn = attn.view(bw // nw, nw, self.heads, n, n) + mask.unsqueeze(1).unsqueeze(0)
-            attn = attn.view(-1, self.heads, n, n)
+            bias = bias.unsqueeze(0) + mask.unsqueeze(1)                 # [nW,h,N,N]
+            attn = (attn.view(bw // nw, nw, self.heads, n, n) + bias.unsqueeze(0)).view(-1, self.heads, n, n)
         out = (attn.softmax(dim=-1) @ v).transpose(1, 2).reshape(bw, n, c)
         return self.proj(out)
 
@@ -141,7 +150,7 @@ class WindowBlock(nn.Module):
         mask = None
         if self.shift:
             y = torch.roll(y, shifts=(-self.shift, -self.shift), dims=(1, 2))
-            mask = shifted_window_mask(h, w, self.ws, self.shift, dtype=x.dtype, device=x.device)
+            mask = hard_mask(shifted_window_mask(h, w, self.ws, self.shift, dtype=x.dtype, device=x.device))
         win = window_partition(y, self.ws).view(-1, self.ws * self.ws, c)      # [B·nW,N,C]
         win = self.attn(win, rpi, mask).view(-1, self.ws, self.ws, c)
         y = window_reverse(win, self.ws, h, w)                                  # [B,h,w,C]
@@ -181,7 +190,7 @@ class OverlapCrossAttention(nn.Module):
         v = kv[1].reshape(b * nw, ows * ows, nh, d).permute(0, 2, 1, 3)
         attn = q @ k.transpose(-2, -1)                                          # [B·nW,h,ws²,ows²]
         bias = self.relative_position_bias_table[rpi.view(-1)].view(ws * ws, ows * ows, -1)
-        attn = attn + bias.permute(2, 0, 1).unsqueeze(0)
+        attn = attn + bias.permute(2, 0, 1).contiguous().unsqueeze(0)
         out = (attn.softmax(dim=-1) @ v).transpose(1, 2).reshape(b * nw, ws * ws, c)
         out = window_reverse(out.view(-1, ws, ws, c), ws, h, w).view(b, h * w, c)
         x = self.proj(out) + x
@@ -315,6 +324,7 @@ class EQSR(EQNet, ImplicitSR):
     and returns images; queries are whole HR grids (``query_layout = "grid"``).
     EQSR *is* an EQNet (the official top-level keys); ``encoder`` is that part as a module."""
 
+    min_input_side = 2              # reflect padding to its window
     input_norm = "none"
     query_layout = "grid"
     needs_scale = True

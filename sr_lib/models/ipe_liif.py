@@ -59,6 +59,28 @@ class SkipMLP(nn.Module):
             h = torch.relu(layer(torch.cat([h, z], dim=-1)))         # [..., d_{k-1}+in_dim]
         return self.out(h)
 
+    # -- the input part of every hidden layer tabulated outside (``LIIF._split_input``) --
+    def split_input(self, n_feat: int):
+        """(W_feat ``[Σd, n_feat]``, W_rest ``[Σd, in_dim − n_feat]``, bias ``[Σd]``): the columns of every
+        hidden layer that read the input z = [feature (n_feat), rest], layers stacked (Σd = d_1 + … + d_K)."""
+        feats, rests = [], []
+        for k, layer in enumerate(self.hidden):
+            off = 0 if k == 0 else self.hidden[k - 1].out_features      # layer k ≥ 2 reads [h_{k-1}, z]
+            feats.append(layer.weight[:, off:off + n_feat])
+            rests.append(layer.weight[:, off + n_feat:])
+        return torch.cat(feats), torch.cat(rests), torch.cat([layer.bias for layer in self.hidden])
+
+    def finish(self, pre: torch.Tensor) -> torch.Tensor:
+        """``forward`` given ``pre [..., Σd]`` = W_k^z z + b_k for every hidden layer k (``split_input``):
+        h_1 = relu(pre_1), h_k = relu(pre_k + W_k^h h_{k-1}), out = W_o h_K — the same sums as
+        ``forward`` in another order, without re-reading z at every layer."""
+        shape = pre.shape[:-1]
+        parts = pre.reshape(-1, pre.shape[-1]).split([layer.out_features for layer in self.hidden], -1)
+        h = torch.relu(parts[0])
+        for layer, part in zip(self.hidden[1:], parts[1:]):
+            h = torch.relu(torch.addmm(part, h, layer.weight[:, :h.shape[-1]].t()))
+        return self.out(h).view(*shape, -1)
+
 
 class LIIFPE(LIIF):
     """LIIF with PE of the relative coordinate ("LIIF w/ PE", IPE-LIIF Table 4).

@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 
 from sr_lib.models.base import ImplicitSR
-from sr_lib.models.layers.sampling import unfold3x3
+from sr_lib.models.layers.sampling import pixel_rows, unfold3x3_rows
 from sr_lib.models.layers.local_ensemble import gather_rows, local_neighbours, lr_grid
 from sr_lib.models.liif import LatentGrid
 from sr_lib.models.layers.mlp import MLP
@@ -56,9 +56,9 @@ class ITSRN(ImplicitSR):
 
     def encode(self, x: torch.Tensor, scale_hw=None) -> LatentGrid:
         feat = self.encoder(x)                                        # [B,C,h,w]
-        latent = unfold3x3(feat) if self.feat_unfold else feat        # [B,D,h,w]
+        latent = unfold3x3_rows(feat) if self.feat_unfold else pixel_rows(feat)   # [B,hw,D]
         centres, index_map = lr_grid(feat.shape[-2:], feat)
-        return LatentGrid(feat, latent.flatten(2).transpose(1, 2).contiguous(), centres, index_map)
+        return LatentGrid(feat, latent, centres, index_map)
 
     def ensemble_weights(self, z: LatentGrid, coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """IPE weights a_k ``[B,Q,4]`` (corner order of ``local_ensemble.CORNERS``)."""
@@ -70,9 +70,9 @@ class ITSRN(ImplicitSR):
         b, q = coord.shape[:2]
         nb = local_neighbours(coord, cell, z.centres, z.index_map, z.size)  # the 4 keys of every query
         idx, pos = nb.idx, nb.pos                                     # [B,4Q], [B,4,Q,4] [r_k, s]
-        value = gather_rows(z.latent, idx).view(b, 4, q, -1, 1)      # [B,4,Q,D,1]
+        value = gather_rows(z.latent, idx).view(b, 4, q, -1)         # [B,4,Q,D]
         weights = self.transform(pos).view(b, 4, q, -1, 3)           # [B,4,Q,D,3] transform weights
-        preds = (value * weights).sum(-2)                             # [B,4,Q,3]  p_k = W_kᵀ V_k
+        preds = torch.einsum("bkqd,bkqdo->bkqo", value, weights)      # [B,4,Q,3]  p_k = W_kᵀ V_k (batched products)
         a = self.position(pos).softmax(dim=1)                         # [B,4,Q,1]  IPE weights
         return (a * preds).sum(1)
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from sr_lib.models.base import ImplicitSR
-from sr_lib.models.layers.sampling import unfold3x3
+from sr_lib.models.layers.sampling import unfold3x3_rows
 from sr_lib.models.layers.local_ensemble import gather_rows, lr_grid, nearest_index
 from sr_lib.models.liif import LatentGrid
 from sr_lib.models.layers.mlp import MLP
@@ -52,7 +52,7 @@ class MetaSR(ImplicitSR):
         h, w = feat.shape[-2:]
         centres, index_map = lr_grid((h, w), feat)
         corners = centres - centres.new_tensor([(2 / h) / 2, (2 / w) / 2])   # LR pixel top-left corners
-        latent = unfold3x3(feat).flatten(2).transpose(1, 2).contiguous()    # [B,hw,9C]
+        latent = unfold3x3_rows(feat)                                 # [B,hw,9C]
         return LatentGrid(feat, latent, corners, index_map)
 
     def query(self, z: LatentGrid, coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,8 @@
     result = run_table(TableSpec("ipe_liif", "table2", rows=(...), claims=(...)), "cpu")
 
 Modules: ``specs`` (what a table is made of), ``results`` (train / evaluate / raw CSV), ``claims``
-(side by side, claims), ``experiments`` (``run_table``), ``tables`` (the printed tables),
+(side by side, claims), ``verdicts`` (paired per-image statistics), ``run_cards`` (runs.csv, health),
+``experiments`` (``run_table``), ``tables`` (the printed tables),
 ``report``, ``runner`` (notebooks), ``papers/`` (what is specific to one paper). The names below
 are resolved on first use, so ``import sr_lib.repro`` stays light.
 """
@@ -18,7 +19,9 @@ _NAMES = {
                            "table_test_sets", "load_eval_set", "checkpoint_rows"),
     "sr_lib.repro.results": ("RAW_COLUMNS", "read_raw", "write_csv", "run_rows"),
     "sr_lib.repro.claims": ("ours_cells", "SIDE_COLUMNS", "side_by_side_table", "CLAIM_COLUMNS", "check_claims",
-                            "claim_summary"),
+                            "claim_summary", "claim_verdict", "verdict_counts"),
+    "sr_lib.repro.verdicts": ("VERDICTS", "Verdict", "paired_verdict", "not_tested", "verdict_kind"),
+    "sr_lib.repro.run_cards": ("RUNS_COLUMNS", "read_runs", "health_map"),
     "sr_lib.repro.experiments": ("TableResult", "compare_table", "run_table", "combine"),
     "sr_lib.repro.tables": ("load_tables",),
 }

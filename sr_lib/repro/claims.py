@@ -2,17 +2,22 @@
 
 ``side_by_side_table(spec, raw, profile)``: every printed cell beside ours (mean ± sample std
 over seeds, delta, what stood in for an absent dataset, a status). ``check_claims(spec, raw,
-profile)``: each ``Claim`` of the spec per (dataset, backbone, scale), the printed margin beside
-ours, with a verdict judged against the seed noise. ``raw`` is what ``results.run_rows``
-returns (``RAW_COLUMNS``).
+profile, health=...)``: each ``Claim`` of the spec per (dataset, backbone, scale), the printed margin
+beside ours, with a verdict from the paired per-image differences (``sr_lib.repro.verdicts``: holds /
+reversed / within noise / not tested). ``raw`` is what ``results.run_rows`` returns (``RAW_COLUMNS``,
+whose ``per_image`` column holds each evaluation's per-image scores).
 """
 from __future__ import annotations
+
+import json
+import re
 
 import numpy as np
 import pandas as pd
 
 from sr_lib.repro.specs import EvalBudget, TableSpec, printed_cells, table_test_sets
-from sr_lib.repro.tables import claim_holds, side_by_side
+from sr_lib.repro.tables import LOWER_IS_BETTER, claim_holds, side_by_side
+from sr_lib.repro.verdicts import not_tested, paired_verdict, verdict_kind, VERDICTS
 
 def ours_cells(spec: TableSpec, raw: pd.DataFrame, profile: str, data_root=None,
                budget: EvalBudget | None = None, tables: pd.DataFrame | None = None, *,
@@ -33,9 +38,59 @@ def ours_cells(spec: TableSpec, raw: pd.DataFrame, profile: str, data_root=None,
             lines.append({"dataset": ts.printed, "method": rec["label"], "backbone": backbone,
                           "scale": float(rec["scale"]), "metric": metric, "value": float(rec[metric]),
                           "seed": rec["seed"], "weights": rec["weights"], "stand_in": ts.stand_in,
-                          "n_images": int(rec["n_images"]), "eval_set": ts.images})
-    return pd.DataFrame(lines, columns=["dataset", "method", "backbone", "scale", "metric", "value", "seed",
-                                        "weights", "stand_in", "n_images", "eval_set"])
+                          "n_images": int(rec["n_images"]), "eval_set": ts.images,
+                          "run_key": str(rec.get("run_key", "")), "per_image": rec.get("per_image", "")})
+    return pd.DataFrame(lines, columns=OURS_COLUMNS)
+
+
+OURS_COLUMNS = ["dataset", "method", "backbone", "scale", "metric", "value", "seed", "weights", "stand_in",
+                "n_images", "eval_set", "run_key", "per_image"]
+METRIC_INDEX = {"psnr": 1, "ssim": 2}          # position in a per_image entry [image, psnr, ssim]
+_LEARNED_KEY = re.compile(r"-s\d+-[0-9a-f]{10}$")     # engine.runs.run_key: <method>-<backbone>-s<seed>-<hash>
+
+
+def per_image_scores(cell: str, metric: str) -> dict:
+    """``{image: value}`` of one evaluation's ``per_image`` cell (JSON ``[[image, psnr, ssim], ...]``)."""
+    if not isinstance(cell, str) or not cell.strip() or metric not in METRIC_INDEX:
+        return {}
+    return {e[0]: float(e[METRIC_INDEX[metric]]) for e in json.loads(cell)}
+
+
+def _health_reason(run_key: str, health) -> str:
+    """Why a run's numbers are no evidence ('' when they are): below the health bar, or unchecked."""
+    if not _LEARNED_KEY.search(run_key):
+        return ""                              # an upscaler (Bicubic) or an official checkpoint
+    if health is None or run_key not in health:
+        return f"run {run_key} has no health check"
+    ok = health[run_key]
+    return "" if ok else f"run {run_key} below the health bar"
+
+
+def claim_verdict(a: pd.DataFrame, b: pd.DataFrame, metric: str, health=None):
+    """The verdict of "a beats b" from their ``ours_cells`` lines in one (dataset, backbone, scale)
+    cell: seed j of a paired with seed j of b (a one-seed side is paired with every seed of the
+    other), per-image differences over the images both were scored on."""
+    if a.empty or b.empty:
+        return not_tested("not evaluated")
+    for key in list(a["run_key"]) + list(b["run_key"]):
+        why = _health_reason(str(key), health)
+        if why:
+            return not_tested(why)
+    sa = {s: per_image_scores(c, metric) for s, c in zip(a["seed"], a["per_image"])}
+    sb = {s: per_image_scores(c, metric) for s, c in zip(b["seed"], b["per_image"])}
+    if not all(sa.values()) or not all(sb.values()):
+        return not_tested("no per-image scores")
+    if len(sa) == 1 or len(sb) == 1:
+        pairs = [(x, y) for x in sa for y in sb] if min(len(sa), len(sb)) == 1 else []
+    else:
+        pairs = [(x, x) for x in sorted(set(sa) & set(sb))]
+    if not pairs:
+        return not_tested("no common seeds")
+    images = sorted(set.intersection(*[set(sa[x]) & set(sb[y]) for x, y in pairs]))
+    if not images:
+        return not_tested("no common images")
+    diff = np.array([[sa[x][i] - sb[y][i] for i in images] for x, y in pairs])     # [k, n]
+    return paired_verdict(diff, direction=-1 if metric in LOWER_IS_BETTER else 1)
 
 
 SIDE_COLUMNS = ["paper", "table", "dataset", "method", "backbone", "scale", "scale_kind", "metric", "printed",
@@ -79,19 +134,22 @@ def side_by_side_table(spec: TableSpec, raw: pd.DataFrame, profile: str, *, data
 
 
 CLAIM_COLUMNS = ["paper", "table", "claim", "dataset", "backbone", "scale", "scale_kind", "metric", "printed",
-                 "ours", "ours_std", "n_seeds", "holds_printed", "holds_ours", "verdict", "stand_in", "profile",
-                 "note"]
+                 "ours", "ours_std", "n_seeds", "holds_printed", "holds_ours", "verdict", "mean_diff", "ci_low",
+                 "ci_high", "seed_sd", "n_images", "stand_in", "profile", "note"]
 
 
 def check_claims(spec: TableSpec, raw: pd.DataFrame, profile: str, *, data_root=None,
                  budget: EvalBudget | None = None, tables: pd.DataFrame | None = None,
-                 any_backbone: bool = False) -> pd.DataFrame:
+                 any_backbone: bool = False, health=None) -> pd.DataFrame:
     """Each claim of ``spec`` per (dataset, backbone, scale): ``printed`` = the paper's margin
     (better − worse, dB for PSNR), ``ours`` = our margin averaged over seeds (each seed's
-    models compared with each other), ``ours_std`` its std over seeds, and a verdict:
-    "holds" / "does not hold", with "(within seed noise)" when |margin| ≤ std and
-    "(1 seed)" when no noise estimate exists. Official checkpoints are left out, and so are
-    cells outside the table's printed (dataset, scale) grid (``raw`` may hold other tables' lines).
+    models compared with each other), ``ours_std`` its std over seeds, and the ``verdict`` from the
+    paired per-image differences (``claim_verdict``; ``mean_diff``, the 95% bootstrap CI over images
+    ``ci_low``..``ci_high``, the seed spread ``seed_sd``, ``n_images``): holds / reversed / within
+    noise / not tested (reason). ``health`` maps a learned run's key to whether it passed the health
+    gate (``sr_lib.engine.health``; ``repro.run_cards.health_map``): a claim on a run below the bar,
+    or on a run never checked, is "not tested". Official checkpoints are left out, and so are cells
+    outside the table's printed (dataset, scale) grid (``raw`` may hold other tables' lines).
 
     ``any_backbone=True`` compares methods per (dataset, scale) whatever their backbone, for a
     paper whose lines do not share one: EQSR prints its own line on "EQNet" and its baselines'
@@ -120,10 +178,17 @@ def check_claims(spec: TableSpec, raw: pd.DataFrame, profile: str, *, data_root=
             m = m[m["scale_kind"] == c.kind]
         m["note"], m["metric"] = c.note, c.metric
         m["holds_ours"] = [_holds(v, c.strict) for v in m["ours"]]
+        sub = ours[ours["metric"] == c.metric]
+        verdicts = [claim_verdict(sub[(sub["method"] == c.better) & (sub["dataset"] == d) & (sub["backbone"] == bb)
+                                      & np.isclose(sub["scale"].astype(float), float(sc))],
+                                  sub[(sub["method"] == c.worse) & (sub["dataset"] == d) & (sub["backbone"] == bb)
+                                      & np.isclose(sub["scale"].astype(float), float(sc))], c.metric, health)
+                    for d, bb, sc in zip(m["dataset"], m["backbone"], m["scale"])]
+        for col, attr in (("verdict", "verdict"), ("mean_diff", "mean"), ("ci_low", "ci_low"),
+                          ("ci_high", "ci_high"), ("seed_sd", "seed_sd"), ("n_images", "n_images")):
+            m[col] = [getattr(v, attr) for v in verdicts]
         parts.append(m)
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CLAIM_COLUMNS)
-    out["verdict"] = [_verdict(m, s, n, h) for m, s, n, h in
-                      zip(out["ours"], out["ours_std"], out["n_seeds"], out["holds_ours"])]
     stand = ours.groupby("dataset")["stand_in"].first().to_dict() if len(ours) else {}
     out["stand_in"] = [stand.get(d, "") for d in out["dataset"]]
     out["paper"], out["table"], out["profile"] = spec.paper, spec.table, profile
@@ -140,28 +205,27 @@ def _holds(margin, strict: bool):
     return bool(margin > 0) if strict else bool(margin >= 0)
 
 
-def _verdict(margin, std, n, holds) -> str:
-    if margin is None or not np.isfinite(margin):
-        return "not evaluated"
-    word = "holds" if holds else "does not hold"
-    if not n or n < 2 or not np.isfinite(std):
-        return f"{word} (1 seed, noise unknown)"
-    if abs(margin) <= std:
-        return f"{word} (within seed noise)"
-    return word
-
-
 def claim_summary(claims: pd.DataFrame) -> list:
-    """One line per (table, claim) of ``check_claims`` output: in how many cells the ordering holds
-    in our run and as printed, and how many of ours are within seed noise (or have one seed)."""
+    """One line per (table, claim) of ``check_claims`` output: how many of its cells hold, are
+    reversed, are within noise and are not tested here, beside how many hold as printed."""
     lines = []
     for (table, claim), g in (claims.groupby(["table", "claim"]) if len(claims) else []):
-        n, holds = len(g), int(g["holds_ours"].astype(bool).sum())
-        noise = int(g["verdict"].str.contains("noise").sum())
-        lines.append(f"{table}: {claim}: holds in {holds}/{n} cells here "
-                     f"(printed: {int(g['holds_printed'].sum())}/{n}); "
-                     f"{noise} of them within seed noise or with one seed")
+        kinds = [verdict_kind(v) for v in g["verdict"]]
+        counts = ", ".join(f"{kinds.count(k)} {k}" for k in VERDICTS)
+        lines.append(f"{table}: {claim}: {counts} of {len(g)} cells "
+                     f"(printed: holds in {int(g['holds_printed'].fillna(False).astype(bool).sum())})")
     return lines
 
 
-__all__ = ["ours_cells", "SIDE_COLUMNS", "side_by_side_table", "CLAIM_COLUMNS", "check_claims", "claim_summary"]
+def verdict_counts(claims: pd.DataFrame, by=("paper",)) -> pd.DataFrame:
+    """Claim cells per verdict kind (``holds``, ``reversed``, ``within noise``, ``not tested``) per ``by``."""
+    by = list(by)
+    if not len(claims):
+        return pd.DataFrame(columns=by + list(VERDICTS))
+    kinds = claims.assign(kind=[verdict_kind(v) for v in claims["verdict"]])
+    out = kinds.groupby(by + ["kind"]).size().unstack("kind", fill_value=0)
+    return out.reindex(columns=list(VERDICTS), fill_value=0).reset_index()
+
+
+__all__ = ["ours_cells", "SIDE_COLUMNS", "side_by_side_table", "CLAIM_COLUMNS", "check_claims", "claim_summary",
+           "claim_verdict", "per_image_scores", "verdict_counts", "OURS_COLUMNS"]

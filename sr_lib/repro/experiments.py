@@ -10,7 +10,7 @@ The one call every table notebook makes (10 IPE-LIIF, 20 CiaoSR, 30 EQSR)::
     result = run_table(spec, "cpu", raw_csv="results/cpu/ipe_liif_raw.csv")
     result.raw      # tidy results, one line per (run, seed, set, scale)     (results.run_rows)
     result.side     # printed | ours ± seed std | delta | stand_in | status  (claims.side_by_side_table)
-    result.claims   # the paper's orderings: holds / does not hold           (claims.check_claims)
+    result.claims   # the paper's claims: holds / reversed / within noise / not tested (claims.check_claims)
     display(result)     # in a notebook: result.summary(), then result.pivot()
 
 The pieces: ``specs`` (what a table is made of, its test grid and stand-ins), ``results`` (train
@@ -30,6 +30,7 @@ import pandas as pd
 
 from sr_lib.repro.claims import CLAIM_COLUMNS, SIDE_COLUMNS, check_claims, side_by_side_table
 from sr_lib.repro.results import run_rows
+from sr_lib.repro.run_cards import health_map
 from sr_lib.repro.specs import EvalBudget, TableSpec
 from sr_lib.repro.tables import load_tables
 
@@ -76,18 +77,21 @@ class TableResult:
 
 def compare_table(spec: TableSpec, raw: pd.DataFrame, profile: str, *, data_root=None,
                   budget: EvalBudget | None = None, tables: pd.DataFrame | None = None,
-                  any_backbone: bool = False) -> TableResult:
+                  any_backbone: bool = False, health=None) -> TableResult:
     """``raw`` (this table's lines, ``RAW_COLUMNS``) beside the printed table, and the claims checked
-    (``any_backbone``: see ``claims.check_claims``)."""
+    (``any_backbone``, ``health``: see ``claims.check_claims``; ``health`` defaults to the profile's
+    run cards, ``run_cards.health_map``)."""
     tables = load_tables() if tables is None else tables
+    health = health_map(profile) if health is None else health
     kw = dict(data_root=data_root or None, budget=budget, tables=tables)
     return TableResult(spec, raw, side_by_side_table(spec, raw, profile, **kw),
-                       check_claims(spec, raw, profile, any_backbone=any_backbone, **kw))
+                       check_claims(spec, raw, profile, any_backbone=any_backbone, health=health, **kw))
 
 
 def run_table(spec: TableSpec, profile: str, *, seeds=None, data_root=None, device: str = "auto",
               budget: EvalBudget | None = None, raw_csv=None, runs_root=None, progress: bool | None = None,
-              tables: pd.DataFrame | None = None, any_backbone: bool = False, log=None) -> TableResult:
+              tables: pd.DataFrame | None = None, any_backbone: bool = False, log=None,
+              health=None, retrain: bool = False) -> TableResult:
     """Train (or reuse) and evaluate every row of ``spec``, set the results beside the printed table
     and check its claims → ``TableResult``.
 
@@ -102,9 +106,10 @@ def run_table(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devi
     tables = load_tables() if tables is None else tables
     raw = run_rows(spec, profile, seeds=seeds, data_root=data_root or None, device=device, budget=budget,
                    raw_csv=raw_csv, runs_root=runs_root,
-                   progress=profile != "smoke" if progress is None else progress, tables=tables, log=log)
+                   progress=profile != "smoke" if progress is None else progress, tables=tables, log=log,
+                   retrain=retrain)
     return compare_table(spec, raw, profile, data_root=data_root, budget=budget, tables=tables,
-                         any_backbone=any_backbone)
+                         any_backbone=any_backbone, health=health)
 
 
 def combine(results) -> tuple[pd.DataFrame, pd.DataFrame]:

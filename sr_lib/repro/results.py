@@ -9,6 +9,7 @@ notebook repeats no work. Each returned line carries the label of the row it was
 from __future__ import annotations
 
 import io
+import json
 import sys
 import time
 from pathlib import Path
@@ -25,7 +26,8 @@ from sr_lib.repro.specs import EVAL_BUDGETS, EvalBudget, Row, TableSpec, load_ev
 
 RAW_COLUMNS = ["method", "backbone", "variant", "profile", "seed", "dataset", "scale", "protocol", "psnr",
                "ssim", "n_images", "crop", "scored_as", "images", "label", "printed_backbone", "weights",
-               "run_key", "seconds"]
+               "run_key", "seconds", "per_image"]
+# per_image: the evaluation's per-image scores as JSON [[image, psnr, ssim], ...] (the paired verdicts)
 
 
 def _pick_scales(scales, budget: EvalBudget) -> list:
@@ -58,8 +60,14 @@ def _key(d) -> tuple:
             round(float(d["scale"]), 6), str(d["protocol"]))
 
 
-def _load_model(row: Row, profile: str, seed: int, data_root, device: str, runs_root, progress: bool):
-    """→ (upscaler or model, run key)."""
+# profiles whose trained weights are results: committed under results/<profile>/weights with a run card
+SHIPPED_PROFILES = ("cpu",)
+
+
+def _load_model(row: Row, profile: str, seed: int, data_root, device: str, runs_root, progress: bool,
+                protocol: str = "", retrain: bool = False, log=None):
+    """→ (upscaler or model, run key). At a shipped profile a learned row loads its committed weights;
+    a run trained here (none shipped, or ``retrain``) passes the health gate and is shipped."""
     if not row.learned:
         return row.method, row.method
     if row.checkpoint:
@@ -67,16 +75,26 @@ def _load_model(row: Row, profile: str, seed: int, data_root, device: str, runs_
         model = load_checkpoint(row.checkpoint).to(get_device(device)).eval()
         return model, f"checkpoint:{Path(row.checkpoint).name}"
     from sr_lib.engine.train import train
+    from sr_lib.repro.run_cards import ship_run, weights_dir
+    shipped = profile in SHIPPED_PROFILES
     model = train(row.method, row.backbone, profile=profile, seed=seed, data_root=data_root or None,
                   options=dict(row.options), out=runs_root, device=device, progress=progress,
-                  **dict(row.overrides))
+                  weights_dir=weights_dir(profile) if shipped else None, retrain=retrain, **dict(row.overrides))
+    if shipped and model.train_info.get("source") == "trained":
+        card = ship_run(model, profile, protocol, data_root=data_root or None)
+        if log:
+            log(f"run {card['run']}: gain over Bicubic x2 {card['gain_x2']:+.2f} dB, x4 {card['gain_x4']:+.2f} dB "
+                f"-> {'healthy' if card['healthy'] else 'BELOW THE HEALTH BAR: ' + card['reasons']}; shipped {card['weights']}")
     return model, model.train_info["key"]
 
 
 def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, device: str = "auto",
               budget: EvalBudget | None = None, raw_csv=None, runs_root=None, progress: bool = True,
-              tables: pd.DataFrame | None = None, log=None) -> pd.DataFrame:
+              tables: pd.DataFrame | None = None, log=None, retrain: bool = False) -> pd.DataFrame:
     """Train (or reuse) and evaluate every row of ``spec`` → tidy results (``RAW_COLUMNS``).
+
+    At the ``cpu`` profile trained rows come from the committed weights (``results/cpu/weights``)
+    unless ``retrain``; a run trained here is health-checked and shipped (``run_cards.ship_run``).
 
     Each learned row is trained once per seed (default: the profile's ``config.seeds``);
     upscalers and checkpoints are evaluated once (seed = the first seed). Each row is
@@ -88,6 +106,7 @@ def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devic
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     budget = budget or EVAL_BUDGETS[profile]
     cfg = config_for(profile)
+    explicit = seeds is not None
     seeds = tuple(cfg.seeds if seeds is None else seeds)
     protocol = get_protocol(spec.protocol).name
     cells = printed_cells(spec, tables)
@@ -105,7 +124,7 @@ def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devic
             scales = _pick_scales(mine.loc[mine["dataset"] == ts.printed, "scale"].dropna(), budget)
             if scales:
                 jobs.append((row, ts, scales))
-    n_total = sum(len(sc) * (len(seeds) if r.learned and not r.checkpoint else 1) for r, _, sc in jobs)
+    n_total = sum(len(sc) * len(_row_seeds(r, seeds, explicit)) for r, _, sc in jobs)
     threads = torch.get_num_threads()
     if cfg.cpu_threads and get_device(device).type == "cpu":
         torch.set_num_threads(cfg.cpu_threads)     # the profile's thread count (see config.py: load)
@@ -113,8 +132,9 @@ def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devic
         i = 0
         for row in spec.rows:
             row_jobs = [(ts, sc) for r, ts, sc in jobs if r is row]
-            for seed in (seeds if row.learned and not row.checkpoint else seeds[:1]):
-                model, key = _load_model(row, profile, seed, data_root, device, runs_root, progress)
+            for seed in _row_seeds(row, seeds, explicit):
+                model, key = _load_model(row, profile, seed, data_root, device, runs_root, progress,
+                                         protocol, retrain, log)
                 for ts, scales in row_jobs:
                     image_set = None
                     for s in scales:
@@ -125,6 +145,8 @@ def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devic
                                 "crop": ts.crop, "images": ts.images, "label": row.label,
                                 "printed_backbone": row.printed_backbone, "weights": row.weights, "run_key": key}
                         hit = done.get(_key(base))
+                        if hit is not None and not (isinstance(hit.get("per_image"), str) and hit["per_image"]):
+                            hit = None               # cached before per-image scores were kept: evaluate again
                         tag = (f"[{i}/{n_total}] {row.label} ({row.printed_backbone or '-'}) seed {seed} "
                                f"{ts.dataset}{'' if ts.scored_as == ts.dataset else ' as ' + ts.scored_as} x{s:g}")
                         if hit is not None:
@@ -135,7 +157,9 @@ def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devic
                             image_set = image_set or load_eval_set(ts, data_root)
                             res = evaluate(model, image_set, s, protocol)
                             rec = {**base, "psnr": res["psnr"], "ssim": res["ssim"],
-                                   "seconds": round(time.perf_counter() - t0, 3)}
+                                   "seconds": round(time.perf_counter() - t0, 3),
+                                   "per_image": json.dumps([[r["image"], round(r["psnr"], 6), round(r["ssim"], 6)]
+                                                            for r in res["per_image"]])}
                             log(f"{tag}: {rec['psnr']:.3f} dB / {rec['ssim']:.4f} "
                                 f"({rec['n_images']} img, {rec['seconds']:.1f}s)")
                             new.append(rec)
@@ -146,6 +170,14 @@ def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devic
     finally:
         torch.set_num_threads(threads)
     return pd.DataFrame(out, columns=RAW_COLUMNS)
+
+
+def _row_seeds(row: Row, seeds: tuple, explicit: bool) -> tuple:
+    """The seeds a row is trained with: the caller's, or the first ``row.n_seeds`` of the profile's;
+    one (the first) for upscalers and checkpoints."""
+    if not row.learned or row.checkpoint:
+        return seeds[:1]
+    return seeds if explicit else seeds[:max(1, row.n_seeds)]
 
 
 def _merge_raw(old: pd.DataFrame, new: list) -> pd.DataFrame:

@@ -48,7 +48,9 @@ class Row:
     ``method`` an sr_lib method (``sr_lib.list_models()``) or a non-learned upscaler
     (``"bicubic"``, see ``engine.evaluate.UPSCALERS``); ``options`` extra make-options;
     ``overrides`` TrainConfig fields (``scale_max=12``); ``checkpoint`` a weights file to
-    evaluate instead of training (official checkpoints, see ``checkpoint_rows``).
+    evaluate instead of training (official checkpoints, see ``checkpoint_rows``); ``n_seeds``
+    how many of the profile's seeds (``TrainConfig.seeds``) it is trained with: 3 where the printed
+    effect is small (IPE-LIIF vs LIIF), 1 elsewhere (the run plan, ``docs/RUN_PLAN.md``).
     """
 
     label: str
@@ -57,6 +59,7 @@ class Row:
     options: dict = field(default_factory=dict)
     overrides: dict = field(default_factory=dict)
     checkpoint: str = ""
+    n_seeds: int = 1
 
     @property
     def printed_backbone(self) -> str:
@@ -139,6 +142,11 @@ class EvalBudget:
     max_scales: int | None = None    # 2: the smallest and the largest printed scale; None = all
     crop: int = 0                    # >0: score the centre crop of at most crop x crop HR pixels
     stand_in: str = "B100"           # evaluated in place of an absent DIV2K-val
+    limits: tuple = ()               # (dataset, N) pairs: first N images of that set (over ``limit``)
+
+    def limit_for(self, dataset: str) -> int | None:
+        """How many images of ``dataset`` are scored (None: all)."""
+        return dict(self.limits).get(dataset, self.limit)
 
 
 EVAL_BUDGETS = {
@@ -147,11 +155,10 @@ EVAL_BUDGETS = {
     # Decoding costs per HR pixel whatever the scale. benchmarks/bench_eval.py, cpu-profile sizes,
     # one thread, HR megapixels per CPU-second (2026-11-22): MetaSR-EDSR 0.131, IPE-MetaSR 0.093,
     # LIIF-EDSR 0.060, LIIF w/ PE 0.053, LIIF-RDN 0.054, IPE-LIIF-EDSR 0.024, IPE-LIIF-RDN 0.023.
-    # Notebook 10 makes 557 evaluations (every printed cell x 3 seeds). So: the first 3 images of
-    # each set, centre crops of at most 160x160 HR pixels (77k px; 43 MP in all, ~16 CPU-minutes
-    # at ~0.045 MP/cpu-s), every printed scale and seed. The same images for every method and
-    # seed, so comparisons are paired. B100 stands in for DIV2K-val: natural photographs.
-    "cpu": EvalBudget(limit=3, crop=160, stand_in="B100"),
+    # Whole images (issue 12): all of Set5 and Set14, the first 20 full images of B100 and Urban100
+    # (sorted by name); B100 stands in for DIV2K-val. Paired per-image verdicts need whole images and
+    # enough of them; docs/RUN_PLAN.md has the cost.
+    "cpu": EvalBudget(stand_in="B100", limits=(("B100", 20), ("Urban100", 20))),
     "paper": EvalBudget(stand_in="Urban100"),
 }
 
@@ -198,8 +205,8 @@ def plan_test_sets(datasets, profile: str, data_root=None, budget: EvalBudget | 
     out = []
 
     def count(name):
-        n = len(load_dataset(name, root))
-        return n, (min(budget.limit, n) if budget.limit else n)
+        n, lim = len(load_dataset(name, root)), budget.limit_for(name)
+        return n, (min(lim, n) if lim else n)
     for d in ordered:
         if d in avail:
             out.append(EvalSet(d, d, count(d)[1], budget.crop, d, BUNDLED_NOTE if root.bundled else ""))

@@ -5,6 +5,8 @@ Both functions take the frames ``side_by_side_table`` / ``check_claims`` return 
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
@@ -17,11 +19,12 @@ def plot_psnr_vs_scale(sbs: pd.DataFrame, methods=None, metric: str = "psnr", ti
     One row of panels per backbone. The two columns may use different test images (a
     stand-in for an absent dataset), so compare curve shapes and orderings, not levels.
     """
-    d = sbs[(sbs["metric"] == metric) & ~sbs["weights"].fillna("").str.startswith("official")]
+    d = sbs[(sbs["metric"] == metric) & ~sbs["weights"].fillna("").str.startswith("official")].copy()
+    d["backbone"] = d["backbone"].fillna("")            # no backbone (Bicubic): drawn in every row
     methods = list(methods or d["method"].drop_duplicates())
     backbones = [b for b in d["backbone"].drop_duplicates() if (d["backbone"] == b).any()]
     backbones = [b for b in backbones if d[(d["backbone"] == b) & d["method"].isin(methods)]["ours"].notna().any()]
-    backbones = backbones or [""]
+    backbones = [b for b in backbones if b] or backbones or [""]     # no row of its own for "no backbone"
     fig = Figure(figsize=(10, 3.4 * len(backbones)), layout="constrained")
     axes = fig.subplots(len(backbones), 2, squeeze=False)
     colors = dict(zip(methods, colormaps["tab10"](np.arange(len(methods)) % 10)))
@@ -39,54 +42,134 @@ def plot_psnr_vs_scale(sbs: pd.DataFrame, methods=None, metric: str = "psnr", ti
                     ax.plot(g["scale"], g[col], marker="o", ms=3, color=colors[m], label=m)
             ax.set_xscale("log")
             scales = sorted(d["scale"].dropna().unique())
-            ax.set_xticks(scales, [f"×{s:g}" for s in scales])
+            ax.set_xticks(scales, _thinned_labels(scales))
             ax.minorticks_off()
             ax.set_ylabel(f"{metric.upper()}" + (" (dB)" if metric == "psnr" else ""))
             where = _where(d[d["backbone"] == bb], col)
-            ax.set_title(f"{bb or 'all'} — {what}{where}", fontsize=9)
+            ax.set_title(_wrap(f"{bb or 'all'} — {what} {where}", 60), fontsize=9)
             ax.grid(alpha=0.3)
-        row[1].legend(fontsize=7)
+            if ax.has_data():
+                ax.legend(fontsize=7, title=what, title_fontsize=7)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(_wrap(title, 100))
     return fig
 
 
-def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
-    """Each claim's margin (better − worse) per scale: printed (open) vs ours ± seed std (filled).
+def _thinned_labels(scales, chars_per_axis: float = 45.0) -> list[str]:
+    """``×s`` tick labels on a log axis, blank where a label would run into the previous one
+    (their half widths, at ``chars_per_axis`` characters across the axis, exceed the gap); the
+    last scale is always labelled (its neighbour gives way)."""
+    text = [f"×{s:g}" for s in scales]
+    if len(scales) < 2:
+        return text
+    x = np.log(np.asarray(scales, dtype=float))
+    span = (x[-1] - x[0]) or 1.0
 
-    A point above zero means the claimed ordering holds. One panel per claim and backbone.
+    def fits(i, j):
+        return (x[j] - x[i]) / span >= (len(text[i]) + len(text[j])) / 2 / chars_per_axis
+
+    keep = [0]
+    for j in range(1, len(scales)):
+        if fits(keep[-1], j):
+            keep.append(j)
+        elif j == len(scales) - 1:
+            while len(keep) > 1 and not fits(keep[-1], j):
+                keep.pop()
+            keep.append(j)
+    return [t if i in keep else "" for i, t in enumerate(text)]
+
+
+def _margin_label(metric: str) -> str:
+    m = str(metric).lower()
+    unit = "dB" if m == "psnr" else ("SSIM" if m == "ssim" else m)
+    return f"margin ({unit}; > 0: as claimed)"
+
+
+def _ours_spread(g: pd.DataFrame):
+    """(yerr for errorbar or None, legend text): the 95% bootstrap CI over images when the claims
+    carry it (``ci_low``/``ci_high``), else the seed std, else none."""
+    if {"ci_low", "ci_high"} <= set(g.columns) and g["ci_low"].notna().any():
+        lo = (g["ours"] - g["ci_low"]).clip(lower=0).fillna(0).to_numpy()
+        hi = (g["ci_high"] - g["ours"]).clip(lower=0).fillna(0).to_numpy()
+        return np.vstack([lo, hi]), "ours (mean, 95% CI over images)"
+    if "ours_std" in g and g["ours_std"].notna().any():
+        return g["ours_std"].fillna(0).to_numpy(), "ours (mean ± seed std)"
+    return None, "ours (1 seed)"
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
+    """Each claim's margin (better − worse) per scale: printed (open) vs ours (filled, with its spread).
+
+    A point above zero means the claimed ordering holds. One panel per claim, backbone and dataset
+    printed at two or more scales (a legend on each); cells printed at a single scale are folded
+    into one panel per metric, one row per cell, rather than one panel per point. Units follow the
+    metric (dB for PSNR; SSIM is unitless).
     """
-    groups = list(claims.groupby(["claim", "backbone", "dataset"], sort=False))
-    n = max(len(groups), 1)
-    cols = min(n, 3)
-    fig = Figure(figsize=(4.2 * cols, 3.0 * int(np.ceil(n / cols))), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(int(np.ceil(n / cols)), cols, squeeze=False)).ravel()
-    for ax, ((claim, bb, ds), g) in zip(axes, groups):
-        g = g.sort_values("scale")
-        x = np.arange(len(g))
-        ax.axhline(0, color="k", lw=0.8)
-        ax.plot(x - 0.1, g["printed"], "o", mfc="none", color="C0", label="printed")
-        ok = g["ours"].notna()
-        ax.errorbar(x[ok] + 0.1, g.loc[ok, "ours"], yerr=g.loc[ok, "ours_std"].fillna(0), fmt="o", color="C3",
-                    capsize=2, label="ours (mean ± seed std)")
-        ax.set_xticks(x, [f"×{s:g}" for s in g["scale"]])
-        ax.set_title(f"{claim}\n{bb} {ds}", fontsize=8)
-        ax.set_ylabel("margin (dB)")
-        ax.grid(alpha=0.3)
-    for ax in axes[len(groups):]:
-        ax.set_visible(False)
-    if groups:
-        axes[0].legend(fontsize=7)
+    claims = claims.copy()
+    if "metric" not in claims:
+        claims["metric"] = "psnr"
+    groups = list(claims.groupby(["claim", "backbone", "dataset"], sort=False, dropna=False))
+    multi = [(k, g) for k, g in groups if g["scale"].nunique() >= 2]
+    single = pd.concat([g for _, g in groups if g["scale"].nunique() < 2]) if len(multi) < len(groups) else None
+    metrics = list(dict.fromkeys(single["metric"])) if single is not None else []
+    cols = min(max(len(multi), 1), 3)
+    rows = int(np.ceil(len(multi) / cols))
+    single_h = [0.9 + 0.28 * int((single["metric"] == m).sum()) for m in metrics]
+    fig = Figure(figsize=(4.4 * cols if multi else 8.0, 3.2 * rows + sum(single_h) + (0.5 if title else 0)),
+                 layout="constrained")
+    parts = fig.subfigures(2 if multi and metrics else 1, 1, squeeze=False,
+                           height_ratios=[3.2 * rows, sum(single_h)] if multi and metrics else None).ravel()
+    if multi:
+        axes = np.atleast_1d(parts[0].subplots(rows, cols, squeeze=False)).ravel()
+        for ax, ((claim, bb, ds), g) in zip(axes, multi):
+            g = g.sort_values("scale")
+            x = np.arange(len(g))
+            ax.axhline(0, color="k", lw=0.8)
+            ax.plot(x - 0.1, g["printed"], "o", mfc="none", color="C0", label="printed")
+            ok = g["ours"].notna().to_numpy()
+            yerr, label = _ours_spread(g[ok])
+            ax.errorbar(x[ok] + 0.1, g.loc[ok, "ours"], yerr=yerr, fmt="o", color="C3", capsize=2, label=label)
+            ax.set_xticks(x, [f"×{s:g}" for s in g["scale"]])
+            where = " ".join(str(v) for v in (bb, ds) if isinstance(v, str) and v)
+            ax.set_title(_wrap(f"{claim} · {where}", 46), fontsize=8)
+            ax.set_ylabel(_margin_label(g["metric"].iloc[0]), fontsize=8)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=6.5, loc="best")
+        for ax in axes[len(multi):]:
+            ax.set_visible(False)
+    if metrics:
+        sub = parts[-1]
+        axes = np.atleast_1d(sub.subplots(len(metrics), 1, squeeze=False, height_ratios=single_h)).ravel()
+        for ax, metric in zip(axes, metrics):
+            g = single[single["metric"] == metric].reset_index(drop=True)
+            y = np.arange(len(g))[::-1]
+            ax.axvline(0, color="k", lw=0.8)
+            ax.plot(g["printed"], y + 0.12, "o", mfc="none", color="C0", label="printed")
+            ok = g["ours"].notna().to_numpy()
+            xerr, label = _ours_spread(g[ok])
+            ax.errorbar(g.loc[ok, "ours"], y[ok] - 0.12, xerr=xerr, fmt="o", color="C3", capsize=2, label=label)
+            labels = [f"{c} · {' '.join(str(v) for v in (b, d) if isinstance(v, str) and v)} ×{s:g}"
+                      for c, b, d, s in zip(g["claim"], g["backbone"], g["dataset"], g["scale"])]
+            ax.set_yticks(y, [_wrap(t, 70) for t in labels], fontsize=7)
+            ax.set_ylim(-0.6, len(g) - 0.4)
+            ax.set_xlabel(_margin_label(metric), fontsize=8)
+            ax.set_title("claims printed at one scale, one row each", fontsize=8)
+            ax.grid(alpha=0.3, axis="x")
+            ax.legend(fontsize=6.5, loc="best")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(_wrap(title, 110), fontsize=10)
     return fig
 
 
 def _where(d: pd.DataFrame, col: str) -> str:
     if col == "printed" or d.empty:
-        return f" ({', '.join(sorted(d['dataset'].dropna().unique()))})" if not d.empty else ""
+        return f"({', '.join(sorted(d['dataset'].dropna().unique()))})" if not d.empty else ""
     sets = d.loc[d["ours"].notna(), "eval_set"].dropna().unique()
-    return f"\n({'; '.join(sets)})" if len(sets) else ""
+    return f"({'; '.join(sets)})" if len(sets) else ""
 
 
 

@@ -50,14 +50,39 @@ def center_crop(img: np.ndarray, size: int) -> np.ndarray:
     return img[top:top + th, left:left + tw]
 
 
-def default_box(hw, size: int = 48, center=(0.5, 0.5)) -> CropBox:
-    """A ``size``×``size`` box (clipped to the image) centred at fractions ``center = (fy, fx)``
-    of an ``hw = (H, W)`` image, kept inside it."""
+def default_box(hw, size: int = 48, center=None, image=None) -> CropBox:
+    """A ``size``×``size`` box (clipped to the image) in an ``hw = (H, W)`` image, kept inside it:
+    centred at fractions ``center = (fy, fx)`` when given; otherwise, with ``image`` (the HR,
+    ``[>=H, >=W, ...]``; its top-left ``H×W`` is used, as ``matlab_lr`` keeps it), the most textured
+    box (``textured_box``), where methods differ most; otherwise the central box."""
     h, w = hw
     bh, bw = min(size, h), min(size, w)
+    if center is None and image is not None:
+        return textured_box(image, (bh, bw), hw)
+    center = (0.5, 0.5) if center is None else center
     top = int(round(center[0] * h - bh / 2))
     left = int(round(center[1] * w - bw / 2))
     return (min(max(top, 0), h - bh), min(max(left, 0), w - bw), bh, bw)
+
+
+def textured_box(image, box_hw, hw=None) -> CropBox:
+    """The ``box_hw = (bh, bw)`` box of highest gradient energy (sum over the box of the squared
+    horizontal and vertical differences of the luma) in the top-left ``hw`` part of ``image``
+    (uint8 or float ``[H,W]`` / ``[H,W,C]``). A flat region (skin, sky) shows every method alike;
+    edges and texture are where they differ. Ties go to the top-most, then left-most box."""
+    img = np.asarray(image, dtype=np.float64)
+    h, w = hw if hw is not None else img.shape[:2]
+    img = img[:h, :w]
+    y = img @ np.array([0.299, 0.587, 0.114]) if img.ndim == 3 and img.shape[2] == 3 else \
+        (img.mean(axis=2) if img.ndim == 3 else img)
+    bh, bw = min(int(box_hw[0]), h), min(int(box_hw[1]), w)
+    energy = np.zeros((h, w))
+    energy[:, :-1] += np.diff(y, axis=1) ** 2
+    energy[:-1, :] += np.diff(y, axis=0) ** 2
+    integral = np.pad(energy.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    sums = (integral[bh:, bw:] - integral[:-bh, bw:] - integral[bh:, :-bw] + integral[:-bh, :-bw])
+    top, left = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    return int(top), int(left), bh, bw
 
 
 def matched_hr_size(hw, scale: float) -> tuple:
@@ -110,7 +135,8 @@ def compare_crops(models: dict, hr: np.ndarray, scale: float, crop_box: CropBox 
     """Degrade ``hr`` (uint8 ``[H,W,3]``) by MATLAB bicubic at ``scale``, super-resolve with each
     of ``models`` (name → upscaler, see ``upscale``) and cut ``crop_box`` out of every result.
 
-    Returns a dict: ``scale``, ``box`` (top, left, height, width; default: centred 48×48),
+    Returns a dict: ``scale``, ``box`` (top, left, height, width; default: the most textured
+    48×48, ``textured_box``),
     ``lr`` (the whole uint8 LR), ``lr_crop`` (its pixels under the box, nearest, uint8),
     ``hr`` (uint8 HR crop), and per method name: ``sr`` (uint8 crop), ``error``
     (``error_map`` of the crop), ``psnr`` (Y PSNR of the crop, dB, ``inf`` if identical),
@@ -121,7 +147,7 @@ def compare_crops(models: dict, hr: np.ndarray, scale: float, crop_box: CropBox 
         raise ValueError(f"scale must be >= 1, got {scale}")
     lr, hr_c = matlab_lr(np.asarray(hr, dtype=np.uint8), scale)
     hr_c = np.ascontiguousarray(hr_c)       # C order everywhere: the Y matmul's rounding depends on the layout
-    box = check_box(crop_box if crop_box is not None else default_box(hr_c.shape[:2]), hr_c.shape[:2])
+    box = check_box(crop_box if crop_box is not None else default_box(hr_c.shape[:2], image=hr_c), hr_c.shape[:2])
     top, left, bh, bw = box
     window = (slice(top, top + bh), slice(left, left + bw))
     shave = min(math.ceil(scale), (min(hr_c.shape[:2]) - 1) // 2)
@@ -252,10 +278,13 @@ class Explorer:
         self.method = W.Dropdown(options=methods, description="method")
         self.scale = W.FloatSlider(value=scale, min=scale_range[0], max=scale_range[1], step=0.05,
                                    description="scale ×", continuous_update=False, readout_format=".2f")
-        self.center_y = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.01, description="crop y",
-                                      continuous_update=False)
-        self.center_x = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.01, description="crop x",
-                                      continuous_update=False)
+        first = next(iter(images.values()))        # the crop starts on its most textured box
+        hw0 = matched_hr_size(first.shape[:2], scale)
+        top, left, bh, bw = default_box(hw0, min(box_size, side), image=first)
+        self.center_y = W.FloatSlider(value=round((top + bh / 2) / hw0[0], 2), min=0.0, max=1.0, step=0.01,
+                                      description="crop y", continuous_update=False)
+        self.center_x = W.FloatSlider(value=round((left + bw / 2) / hw0[1], 2), min=0.0, max=1.0, step=0.01,
+                                      description="crop x", continuous_update=False)
         self.box_size = W.IntSlider(value=min(box_size, side), min=8, max=side, step=4, description="crop px",
                                     continuous_update=False)
         self.status = W.HTML()
@@ -309,6 +338,6 @@ class Explorer:
         return figs
 
 
-__all__ = ["CropBox", "center_crop", "default_box", "matched_hr_size", "check_box", "upscale", "error_map",
+__all__ = ["CropBox", "center_crop", "default_box", "textured_box", "matched_hr_size", "check_box", "upscale", "error_map",
            "lr_nearest", "compare_crops", "crop_table", "trained_models", "kriging_at", "figure_crops",
            "figure_error_maps", "figure_ipe", "figure_kriging", "Explorer"]

@@ -21,10 +21,10 @@ def test_env_and_argument(monkeypatch):
 
 def test_missing_cuda_is_an_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(RuntimeError, match="CUDA is not available"):
+    with pytest.raises(ValueError, match="CUDA is not available"):
         get_device("cuda:1")
     monkeypatch.setenv("SR_DEVICE", "cuda")
-    with pytest.raises(RuntimeError, match="CUDA is not available"):
+    with pytest.raises(ValueError, match="CUDA is not available"):
         get_device()
     monkeypatch.setenv("SR_DEVICE", "auto")
     assert get_device() == torch.device("cpu")
@@ -32,3 +32,10 @@ def test_missing_cuda_is_an_error(monkeypatch):
 
 def test_device_fixture_matches_the_option(device, request):
     assert device == torch.device(request.config.getoption("--device"))
+
+
+@pytest.mark.parametrize("bad", ["gpu", "cuda:x", "meta", "cpu:1", "tpu"])
+def test_unknown_devices_are_one_line_value_errors(bad):
+    with pytest.raises(ValueError, match="device") as e:
+        get_device(bad)
+    assert "\n" not in str(e.value)

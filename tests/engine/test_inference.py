@@ -51,8 +51,11 @@ class TestSuperResolve:
         assert torch.equal(by_scale, super_resolve(model, lr, out_size=(18, 33)))
         assert 0 <= by_scale.min() and by_scale.max() <= 1
 
-    def test_flat_decoder_is_encode_then_query_on_the_shared_grid(self):
-        model = smoke("lte", "edsr-baseline").double()
+    @pytest.mark.parametrize("method", ["lte", "ciaosr", "metasr"])     # "half" / "mean" norms
+    def test_flat_decoder_is_encode_then_query_on_the_shared_grid(self, method):
+        # chunks of 50 (the last one shorter) with their coordinates built per chunk and written into
+        # one output: the same numbers as one query over query_grid's whole flat grid
+        model = smoke(method, "edsr-baseline").double()
         lr = torch.rand(2, 3, 6, 7, dtype=F64)
         sr = super_resolve(model, lr, out_size=(13, 16), chunk=50)
         with torch.no_grad():
@@ -85,7 +88,7 @@ class TestSuperResolve:
         torch.testing.assert_close(out, super_resolve(model, lr.double(), scale=2.0).float())
 
     def test_default_chunk(self):
-        assert DEFAULT_CHUNK == 4096
+        assert DEFAULT_CHUNK == 1024
 
 
 class TestWindowPad:

@@ -63,6 +63,20 @@ class TestEstimate:
         assert sr.shape == (1, 3, *out)
         assert measured <= est <= 2.0 * SAFETY * measured + 2 ** 20
 
+    def test_tiled_estimate_bounds_the_measured_peak(self):
+        # one tile's encode + decode at a time, plus the sum and count of the whole output
+        model = smoke_model("ciaosr")
+        lr = torch.rand(1, 3, 30, 44)
+        profile(model)
+        with LiveBytes() as mode:
+            sr = super_resolve(model, lr, scale=2, tile=16, tile_overlap=4)
+        measured = mode.peak + lr.nbytes
+        est = estimate(model, (30, 44), (60, 88), chunk=DEFAULT_CHUNK, tile=16, tile_overlap=4).peak
+        whole = estimate(model, (30, 44), (60, 88), chunk=DEFAULT_CHUNK).peak
+        assert sr.shape == (1, 3, 60, 88)
+        assert measured <= est <= 2.0 * SAFETY * measured + 2 ** 20
+        assert est < whole                              # the quadratic attention of the whole image is avoided
+
     def test_cross_scale_attention_grows_quadratically_and_is_extrapolated(self):
         model = smoke_model("ciaosr")
         est = estimate(model, (64, 64), (128, 128), DEFAULT_CHUNK).encode / SAFETY

@@ -35,9 +35,26 @@ PINNED = [
 ]
 
 
+# The profiles as they were when these runs were made: the cpu recipe of 2026-11-22 (500 steps; the
+# evidence issue retuned it, so its runs are superseded, not migrated) and both profiles' size tables
+# before ITSRN got its own entry. The key *function* is what these tests pin.
+LEGACY = {
+    "cpu": dict(iterations=500, lr=1e-3, warmup=0, milestones=(300, 400), lr_size=24, n_queries=144, batch_size=8,
+                seeds=(0, 1, 2)),
+    "smoke": dict(),
+    "paper": dict(),
+}
+
+
+def _legacy(profile: str, overrides: dict) -> dict:
+    from sr_lib.config import PROFILES
+    sizes = {k: v for k, v in PROFILES[profile].sizes.items() if k != "itsrn"}
+    return {**LEGACY[profile], "sizes": sizes, **dict(overrides)}
+
+
 def key_of(profile, method, backbone, options, overrides, seed, data_id) -> str:
     """The key ``sr_lib.engine.train.train`` computes (without loading the training images)."""
-    cfg = config_for(profile, method, backbone, **dict(overrides))
+    cfg = config_for(profile, method, backbone, **_legacy(profile, overrides))
     opts = model_options(cfg, method, backbone, options)
     return run_key(key_payload(method, backbone, opts, cfg.to_dict(), seed, data_id))
 

@@ -39,10 +39,13 @@ class TestProfiles:
 
     def test_cpu_and_smoke_budgets_are_the_same_for_every_method(self):
         for profile in ("smoke", "cpu"):
-            budgets = {(c.iterations, c.batch_size, c.lr_size, c.n_queries, c.lr, c.milestones)
-                       for c in (config_for(profile, m, b) for m, b in
-                                 [("liif", "edsr-baseline"), ("lte", "swinir"), ("ciaosr", "rdn"), ("eqsr", "eqnet")])}
+            configs = [config_for(profile, m, b) for m, b in
+                       [("liif", "edsr-baseline"), ("lte", "swinir"), ("ciaosr", "rdn"), ("eqsr", "eqnet")]]
+            budgets = {(c.iterations, c.batch_size, c.lr_size, c.n_queries, c.milestones) for c in configs}
             assert len(budgets) == 1
+            # the lr differs only by the documented schedule of attention backbones (config.CPU_SCHEDULES)
+            lrs = {(m, c.lr, c.warmup) for m, c in zip(("cnn", "attn", "cnn", "attn"), configs)}
+            assert len({x for x in lrs if x[0] == "cnn"}) == 1 and len({x for x in lrs if x[0] == "attn"}) == 1
         assert set(PROFILES) == {"smoke", "cpu", "paper"}
 
     def test_unknown_override_is_an_error(self):

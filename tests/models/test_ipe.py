@@ -317,3 +317,19 @@ class TestForwardOnEveryBackbone:
         coord, cell = queries(7, 9, b=2)
         model(torch.rand(2, 3, 4, 5), coord, cell).square().mean().backward()
         assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters() if p.requires_grad)
+
+
+def test_skip_mlp_with_its_input_columns_tabulated_equals_its_forward():
+    # LIIF._split_input / SkipMLP.finish: W_k z + b_k of every layer computed outside, then the rest
+    torch.manual_seed(0)
+    n_feat, rest = 7, 4
+    net = SkipMLP(n_feat + rest, 3, [6, 5, 6]).double()
+    z = torch.randn(9, n_feat + rest, dtype=torch.float64, requires_grad=True)
+    w_feat, w_rest, bias = net.split_input(n_feat)
+    assert w_feat.shape == (17, n_feat) and w_rest.shape == (17, rest) and bias.shape == (17,)
+    pre = z[:, :n_feat] @ w_feat.t() + z[:, n_feat:] @ w_rest.t() + bias
+    got, want = net.finish(pre), net(z)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-13)
+    g = torch.randn_like(want)
+    for a, b in zip(torch.autograd.grad(got, [z, *net.parameters()], g), torch.autograd.grad(want, [z, *net.parameters()], g)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)

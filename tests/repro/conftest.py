@@ -1,6 +1,8 @@
 """Fixtures of the table-machinery tests: a tiny data root and a toy printed table with raw results."""
 from __future__ import annotations
 
+import json
+
 from types import SimpleNamespace
 
 import numpy as np
@@ -32,8 +34,14 @@ def _raw_rows(values, label="LIIF", method="liif"):
     return [{"method": method, "backbone": "edsr-baseline", "variant": "", "profile": "smoke", "seed": seed,
              "dataset": "Set5", "scale": float(s), "protocol": "ipe_liif", "psnr": p, "ssim": 0.5, "n_images": 1,
              "crop": 0, "scored_as": "DIV2K-val", "images": "Set5: first 1 images", "label": label,
-             "printed_backbone": "EDSR-baseline", "weights": "trained here", "run_key": f"{method}-s{seed}",
-             "seconds": 0.1} for (seed, s), p in values.items()]
+             "printed_backbone": "EDSR-baseline", "weights": "trained here",
+             "run_key": f"{method}-edsr-baseline-s{seed}-{seed:010d}", "seconds": 0.1,
+             "per_image": json.dumps([["a.png", p, 0.5]])} for (seed, s), p in values.items()]
+
+
+def _healthy(raw, ok=True):
+    """A health map passing (or failing) every learned run of ``raw``."""
+    return {k: ok for k in raw["run_key"]}
 
 
 @pytest.fixture(scope="session")
@@ -74,4 +82,4 @@ def toy(table_root):
                            printed=printed, make_printed=_printed, small_spec=small_spec, small_printed=small_printed,
                            raw=lambda values, label="LIIF", method="liif":
                            pd.DataFrame(_raw_rows(values, label, method), columns=RAW_COLUMNS),
-                           raw_rows=_raw_rows)
+                           raw_rows=_raw_rows, healthy=_healthy)

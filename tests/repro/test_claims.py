@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sr_lib.repro import Claim, Row, TableSpec, check_claims, claim_summary, side_by_side_table
+from sr_lib.repro import Claim, Row, TableSpec, check_claims, claim_summary, side_by_side_table, verdict_counts
 
 
 class TestSideBySide:
@@ -44,6 +44,7 @@ class TestClaims:
         base = {(s, 2): 30.0 + 0.1 * s for s in range(len(better_minus_worse))}
         raw = pd.concat([toy.raw(base), toy.raw({k: v + d for (k, v), d in zip(base.items(), better_minus_worse)},
                                                 label="IPE-LIIF", method="ipe-liif")], ignore_index=True)
+        kw.setdefault("health", toy.healthy(raw))
         c = check_claims(toy.spec, raw, "smoke", data_root=toy.root, budget=toy.budget, tables=toy.printed, **kw)
         return c.set_index("scale")
 
@@ -52,12 +53,27 @@ class TestClaims:
         assert c.loc[2.0, "printed"] == pytest.approx(34.72 - 34.67)
         assert c.loc[2.0, "ours"] == pytest.approx(0.6) and c.loc[2.0, "ours_std"] == pytest.approx(0.1)
         assert c.loc[2.0, "verdict"] == "holds" and bool(c.loc[2.0, "holds_printed"])
-        assert c.loc[6.0, "verdict"] == "not evaluated"             # printed, not run
+        # seed interval: 0.6 ± t(0.975, 2)·0.1/√3
+        assert c.loc[2.0, "seed_sd"] == pytest.approx(0.1) and c.loc[2.0, "mean_diff"] == pytest.approx(0.6)
+        assert c.loc[6.0, "verdict"] == "not tested (not evaluated)"      # printed, not run
 
     def test_within_noise_and_reversed(self, toy):
-        assert self._claims(toy, [-0.2, 0.0, 0.3]).loc[2.0, "verdict"] == "holds (within seed noise)"
-        assert self._claims(toy, [-0.5, -0.6, -0.7]).loc[2.0, "verdict"] == "does not hold"
-        assert self._claims(toy, [0.2]).loc[2.0, "verdict"] == "holds (1 seed, noise unknown)"
+        assert self._claims(toy, [-0.2, 0.0, 0.3]).loc[2.0, "verdict"] == "within noise"
+        assert self._claims(toy, [-0.5, -0.6, -0.7]).loc[2.0, "verdict"] == "reversed"
+        assert self._claims(toy, [0.2]).loc[2.0, "verdict"] == "holds"     # one seed: the image interval alone
+
+    def test_unhealthy_or_unchecked_runs_are_not_tested(self, toy):
+        base = toy.raw({(s, 2): 30.0 for s in range(3)})
+        better = toy.raw({(s, 2): 31.0 for s in range(3)}, label="IPE-LIIF", method="ipe-liif")
+        raw = pd.concat([base, better], ignore_index=True)
+        health = {**toy.healthy(raw), better["run_key"][1]: False}
+        kw = dict(data_root=toy.root, budget=toy.budget, tables=toy.printed)
+        c = check_claims(toy.spec, raw, "smoke", health=health, **kw).set_index("scale")
+        assert c.loc[2.0, "verdict"] == f"not tested (run {better['run_key'][1]} below the health bar)"
+        c = check_claims(toy.spec, raw, "smoke", **kw).set_index("scale")
+        assert c.loc[2.0, "verdict"].startswith("not tested (run ") and "has no health check" in c.loc[2.0, "verdict"]
+        c = check_claims(toy.spec, raw.assign(per_image=""), "smoke", health=toy.healthy(raw), **kw).set_index("scale")
+        assert c.loc[2.0, "verdict"] == "not tested (no per-image scores)"
 
     def test_kind_restricts_to_out_of_distribution(self, toy):
         spec = TableSpec("ipe_liif", "tableX", rows=toy.spec.rows, metrics=("psnr",),
@@ -89,9 +105,11 @@ class TestClaims:
 
 class TestClaimSummary:
     def test_counts_holds_printed_and_noise_per_claim(self):
-        claims = pd.DataFrame({"table": ["t1"] * 3, "claim": ["A > B"] * 3,
-                               "holds_ours": [True, False, True], "holds_printed": [True, True, True],
-                               "verdict": ["holds", "does not hold (within seed noise)", "holds"]})
-        assert claim_summary(claims) == ["t1: A > B: holds in 2/3 cells here (printed: 3/3); "
-                                         "1 of them within seed noise or with one seed"]
+        claims = pd.DataFrame({"table": ["t1"] * 4, "claim": ["A > B"] * 4, "paper": ["p"] * 4,
+                               "holds_ours": [True, False, True, False], "holds_printed": [True, True, True, False],
+                               "verdict": ["holds", "within noise", "holds", "not tested (run x below the health bar)"]})
+        assert claim_summary(claims) == ["t1: A > B: 2 holds, 0 reversed, 1 within noise, 1 not tested of 4 cells "
+                                         "(printed: holds in 3)"]
         assert claim_summary(claims.iloc[:0]) == []
+        counts = verdict_counts(claims).set_index("paper")
+        assert counts.loc["p"].to_dict() == {"holds": 2, "reversed": 0, "within noise": 1, "not tested": 1}

@@ -28,7 +28,25 @@ class TestCKAHeatmap:
     def test_one_panel_per_model(self):
         fig = plot_cka_heatmaps({"ArbSR": np.eye(3), "EQSR": np.ones((2, 2))}, scales=(2.0, 3.0))
         heat = [ax for ax in fig.axes if any(isinstance(c, QuadMesh) for c in ax.collections)]
-        assert [ax.get_title() for ax in heat[:2]] == ["ArbSR", "EQSR"]
+        assert [ax.get_title().split("\n")[0] for ax in heat[:2]] == ["ArbSR", "EQSR"]
+        assert "diagonal mean 1.000" in heat[0].get_title()
+
+    def test_fixed_colour_scale_and_block_names(self):
+        import pandas as pd
+        from sr_lib.viz.cka import plot_cka_frame, short_block_names
+        names = ["layers.0.residual_group.blocks.0", "layers.0.residual_group.blocks.1",
+                 "layers.1.residual_group.overlap_attn"]
+        assert short_block_names(names) == (["0.blocks.0", "0.blocks.1", "1.overlap_attn"], "layers.residual_group")
+        m = np.array([[0.96, 0.97, 0.95], [0.98, 0.99, 0.97], [0.95, 0.96, 0.99]])
+        frame = pd.DataFrame([{"model": "EQSR", "s_a": 2.0, "s_b": 4.0, "i": i, "j": j, "block_i": names[i],
+                               "block_j": names[j], "cka": m[i, j]} for i in range(3) for j in range(3)])
+        fig = plot_cka_frame(frame)
+        ax = next(ax for ax in fig.axes if any(isinstance(c, QuadMesh) for c in ax.collections))
+        np.testing.assert_allclose(mesh_values(ax).reshape(3, 3), m)
+        mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
+        assert (mesh.norm.vmin, mesh.norm.vmax) == (0.0, 1.0)          # not stretched to 0.95–0.99
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["0.blocks.0", "0.blocks.1", "1.overlap_attn"]
+        assert "×2" in ax.get_ylabel() and "×4" in ax.get_xlabel()
 
     def test_nothing_to_plot_is_an_error(self):
         with pytest.raises(ValueError, match="no CKA"):

@@ -18,4 +18,37 @@ def test_psnr_vs_scale_has_a_printed_and_an_ours_panel_per_backbone():
                           "ours": 28.0 - s, "ours_std": 0.1, "weights": "trained here", "dataset": "Set5",
                           "eval_set": "Set5: first 1 images"} for m in ("LIIF", "CiaoSR") for s in (2.0, 4.0)])
     fig = plot_psnr_vs_scale(side, methods=["LIIF", "CiaoSR"])
-    assert len(fig.axes) == 2 and all(len(ax.get_legend_handles_labels()[1]) == 2 for ax in fig.axes)
+    assert len(fig.axes) == 2 and all(len(ax.get_legend().get_texts()) == 2 for ax in fig.axes)   # a legend on each
+
+
+def _claim_rows(claim, scales, metric="psnr", **extra):
+    return [{"claim": claim, "backbone": "RDN", "dataset": "Set5", "scale": s, "metric": metric, "printed": 0.1,
+             "ours": 0.05 * (i + 1), "ours_std": float("nan"), "table": "t", **extra} for i, s in enumerate(scales)]
+
+
+def test_claim_panels_have_legends_units_and_no_single_point_panel():
+    from sr_lib.viz.tables import plot_claim_margins
+    rows = (_claim_rows("A > B (psnr)", [2.0, 3.0, 4.0]) + _claim_rows("A > C (ssim)", [2.0, 4.0], "ssim")
+            + _claim_rows("D > E (psnr)", [12.0]) + _claim_rows("F > G (psnr)", [12.0])
+            + _claim_rows("D > E (ssim)", [12.0], "ssim"))
+    fig = plot_claim_margins(pd.DataFrame(rows), title="t")
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 4                      # 2 trend panels + 1 one-row-per-cell panel per metric (psnr, ssim)
+    for ax in axes:
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels[0] == "printed" and labels[1].startswith("ours"), labels
+    ylabels = [ax.get_ylabel() for ax in axes[:2]]
+    assert "dB" in ylabels[0] and "SSIM" in ylabels[1] and "dB" not in ylabels[1]
+    assert "SSIM" in axes[3].get_xlabel() and len(axes[2].get_yticks()) == 2      # two single psnr cells
+
+
+def test_claim_spread_is_the_confidence_interval_when_the_claims_carry_one():
+    from sr_lib.viz.tables import plot_claim_margins
+    rows = _claim_rows("A > B (psnr)", [2.0, 3.0])
+    for r in rows:
+        r.update(ci_low=r["ours"] - 0.02, ci_high=r["ours"] + 0.05)
+    fig = plot_claim_margins(pd.DataFrame(rows))
+    ax = fig.axes[0]
+    assert "95% CI" in [t.get_text() for t in ax.get_legend().get_texts()][1]
+    segments = [c for c in ax.collections if c.get_segments()][0].get_segments()
+    assert [round(seg[1][1] - seg[0][1], 6) for seg in segments] == [0.07, 0.07]   # from ci_low to ci_high

@@ -169,3 +169,21 @@ class TestExplorer:
     def test_empty_inputs_are_rejected(self):
         with pytest.raises(ValueError, match="at least one"):
             Explorer({}, {"bicubic": "bicubic"})
+
+
+class TestTexturedBox:
+    def test_finds_the_textured_patch_in_a_flat_image(self):
+        img = np.full((60, 80, 3), 128, np.uint8)
+        rng = np.random.default_rng(0)
+        img[30:46, 50:66] = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)     # the only texture
+        from sr_lib.viz.widgets import textured_box
+        assert textured_box(img, (16, 16)) == (30, 50, 16, 16)
+        assert default_box((60, 80), 16, image=img) == (30, 50, 16, 16)
+        assert default_box((60, 80), 16, center=(0.5, 0.5), image=img) == (22, 32, 16, 16)   # a centre wins
+
+    def test_only_the_matched_part_counts_and_flat_images_give_the_first_box(self):
+        from sr_lib.viz.widgets import textured_box
+        img = np.zeros((40, 40), np.float64)
+        img[35:, 35:] = np.arange(25).reshape(5, 5)          # texture outside the top-left 30x30
+        assert textured_box(img, (10, 10), hw=(30, 30)) == (0, 0, 10, 10)
+        assert textured_box(np.ones((20, 20)), (25, 25)) == (0, 0, 20, 20)   # box larger than the image

@@ -87,39 +87,111 @@ def _softmax_in_place(x: torch.Tensor, scale: float, blocks: int = 8) -> torch.T
     return x
 
 
-def _transposed_conv(attn: torch.Tensor, kernels: torch.Tensor, s: int) -> torch.Tensor:
-    """``conv_transpose2d(attn, kernels, stride=s, padding=s)`` as one matrix product + ``fold``.
+def _overlap_add(kcols: torch.Tensor, attn: torch.Tensor, k: int, s: int) -> torch.Tensor:
+    """Σ_l attn_l · kernel_l overlap-added with stride s, uncropped: ``kcols [B|1, C·k·k, L]`` (column l =
+    kernel l, rows (c, i, j)), ``attn [B,L,H,W]`` → ``[B,C,(H−1)s+k,(W−1)s+k]`` (one batched product + fold)."""
+    b, n_ref, h, w = attn.shape
+    cols = kcols @ attn.reshape(b, n_ref, h * w)                            # [B,C·k·k,H·W]
+    return F.fold(cols, ((h - 1) * s + k, (w - 1) * s + k), k, stride=s)
 
-    ``attn [1,L,H,W]``, ``kernels [L,C,k,k]`` (k = 3s): each output patch is Σ_l attn_l · kernel_l,
-    i.e. [C·k·k, L] @ [L, H·W], overlap-added with stride s and cropped by s per side. Same sums as the
-    library's transposed convolution, in another order; runs at matrix-product speed for large L.
+
+def _kernel_columns(kernels: torch.Tensor, n_ref: int) -> torch.Tensor:
+    """``[B,L,C,k,k]`` or ``[L,C,k,k]`` → ``[B|1, C·k·k, L]``."""
+    c, k = kernels.shape[-3], kernels.shape[-1]
+    return kernels.reshape(-1, n_ref, c * k * k).transpose(1, 2)
+
+
+def _transposed_conv(attn: torch.Tensor, kernels: torch.Tensor, s: int) -> torch.Tensor:
+    """``conv_transpose2d(attn, kernels, stride=s, padding=s)`` image by image, as one batched matrix
+    product + ``fold``.
+
+    ``attn [B,L,H,W]``, ``kernels [B,L,C,k,k]`` (each image its own; k = 3s) or ``[L,C,k,k]`` (shared):
+    each output patch is Σ_l attn_l · kernel_l, i.e. [C·k·k, L] @ [L, H·W], overlap-added with stride s
+    and cropped by s per side. Same sums as the library's transposed convolution, in another order;
+    runs at matrix-product speed for large L.
     """
-    _, n_ref, h, w = attn.shape
-    c, k = kernels.shape[1], kernels.shape[-1]
-    cols = kernels.reshape(n_ref, c * k * k).t() @ attn.reshape(n_ref, h * w)        # [C·k·k, H·W]
-    full = F.fold(cols.unsqueeze(0), ((h - 1) * s + k, (w - 1) * s + k), k, stride=s)  # [1,C,(H+2)s,(W+2)s]
+    h, w, k = attn.shape[-2], attn.shape[-1], kernels.shape[-1]
+    full = _overlap_add(_kernel_columns(kernels, attn.shape[1]), attn, k, s)   # [B,C,(H+2)s,(W+2)s]
     return full[..., s:s + h * s, s:s + w * s]
+
+
+def _tap_subsets(t: torch.Tensor, dim: int) -> tuple:
+    """Sums over the taps {1,2}, {0,1,2} and {0} of the size-3 dimension ``dim``: the taps of the
+    strided conv that stay inside a (3s)-patch padded by 1 and 2, at its outputs 0, 1–2 and 3."""
+    t0, t1, t2 = t.unbind(dim)
+    inner = t1 + t2
+    return inner, inner + t0, t0
+
+
+def _patch_down_tables(embed_pad: torch.Tensor, weight: torch.Tensor, s: int):
+    """What ``_down_of_transposed_conv`` needs of its kernels when they are the (3s)² patches at stride s
+    of ``embed_pad [B,C,Hq,Wq]`` (those of ``patches``), computed from the map without the patches:
+    (U_l as ``[B,L,O,4,4]``, row s−1 and column s−1 of every patch as columns ``[B,C·3s,L]`` each).
+
+    U_l[a, b] = Σ_t W_t V_l[s·a+t_y−1, s·b+t_x−1] and V_l is the window of ``embed_pad`` at (s·l_y, s·l_x),
+    so U_l[a, b] = Σ_{t ∈ T(a)×T(b)} W_t E[s(l_y+a)+t_y−1, s(l_x+b)+t_x−1]: each tap's 1×1 product on the
+    s-strided map E (C·O per pixel of a map s² times smaller than ``embed_pad``), summed over the taps
+    that fall inside the patch: T(0) = {1,2}, T(1) = T(2) = {0,1,2}, T(3) = {0} (s ≥ 2).
+    """
+    b, c, hq, wq = embed_pad.shape
+    o, k = weight.shape[0], 3 * s
+    n_ly, n_lx = (hq - k) // s + 1, (wq - k) // s + 1
+    taps = F.unfold(F.pad(embed_pad, (1, s, 1, s)), 3, stride=s)           # [B,C·9,(n_ly+3)(n_lx+3)]
+    per_tap = torch.einsum("oct,bctn->bton", weight.reshape(o, c, 9), taps.view(b, c, 9, -1))   # [B,9,O,N]
+    per_tap = per_tap.reshape(b, 3, 3, o, n_ly + 3, n_lx + 3)
+    g = [_tap_subsets(rows, 1) for rows in _tap_subsets(per_tap, 1)]        # g[T(a)][T(b)]: [B,O,n_ly+3,n_lx+3]
+    kind = (0, 1, 1, 2)
+    u = torch.stack([g[kind[i]][kind[j]][:, :, i:i + n_ly, j:j + n_lx] for i in range(4) for j in range(4)], -1)
+    u = u.permute(0, 2, 3, 1, 4).reshape(b, n_ly * n_lx, o, 4, 4)           # [B,L,O,4,4]
+    krow = F.unfold(embed_pad[:, :, s - 1::s][:, :, :n_ly], (1, k), stride=(1, s))          # [B,C·k,L]
+    kcol = F.unfold(embed_pad[:, :, :, s - 1::s][..., :n_lx], (k, 1), stride=(s, 1))        # [B,C·k,L]
+    return u, krow, kcol
+
+
+def _down_of_transposed(attn: torch.Tensor, u: torch.Tensor, krow: torch.Tensor, kcol: torch.Tensor,
+                        down: nn.Conv2d, s: int) -> torch.Tensor:
+    """``_down_of_transposed_conv`` given U_l (``u [B,L,O,4,4]``) and the kernels' row and column s−1
+    (``krow``, ``kcol`` ``[B,C·3s,L]``); ``attn [B,L,H,W]`` → ``[B,O,H,W]``."""
+    b, n_ref, h, w = attn.shape
+    k, o = 3 * s, down.weight.shape[0]
+    c = krow.shape[1] // k
+    # Σ_δ Σ_l attn(i'−δ, l) U_l[:, δ+1]: a transposed 4×4 convolution with L input channels, per image (groups)
+    out = F.conv_transpose2d(attn.reshape(1, b * n_ref, h, w), u.expand(b, -1, -1, -1, -1).reshape(b * n_ref, o, 4, 4),
+                             groups=b, padding=1).view(b, o, h + 1, w + 1)[..., :h, :w] + down.bias.view(1, -1, 1, 1)
+    row = F.fold(krow.expand(b, -1, -1) @ attn[:, :, 0, :], (1, (w - 1) * s + k), (1, k), stride=(1, s))  # [B,C,1,·]
+    col = F.fold(kcol.expand(b, -1, -1) @ attn[:, :, :, 0], ((h - 1) * s + k, 1), (k, 1), stride=(s, 1))  # [B,C,·,1]
+    weight = down.weight
+    out[:, :, :1] -= F.conv2d(row[..., s - 1:], weight[:, :, :1], stride=(1, s))[..., :w]
+    out[:, :, :, :1] -= F.conv2d(col[..., s - 1:, :], weight[:, :, :, :1], stride=(s, 1))[..., :h, :]
+    out[:, :, 0, 0] += F.linear(row[:, :, 0, s - 1], weight[:, :, 0, 0])     # corner: W_00 · larger[−1, −1]
+    return out
 
 
 def _down_of_transposed_conv(attn: torch.Tensor, kernels: torch.Tensor, down: nn.Conv2d, s: int) -> torch.Tensor:
     """``down(conv_transpose2d(attn, kernels, stride=s, padding=s))`` without the s-times larger map.
 
-    ``attn [1,L,H,W]``, ``kernels [L,C,3s,3s]``, ``down`` the 3×3 stride-s conv (padding 1) → ``[1,C,H,W]``.
+    ``attn [B,L,H,W]``, ``kernels [B,L,C,3s,3s]`` (or ``[L,C,3s,3s]`` shared by the batch), ``down`` the
+    3×3 stride-s conv (padding 1) → ``[B,C,H,W]``.
     Both maps are linear, so the strided conv can be applied to every reference patch first: output
     pixel i' reads the larger map at s·i'+t−1 (t ∈ {0,1,2}), which lies in the patches of the
     4×4 pixels i = i'−δ, δ ∈ {−1,0,1,2}², at offset s(δ+1)+t−1. With
     U_l[:, δ+1] = Σ_t W_t V_l[s(δ+1)+t−1] (a stride-s conv of the patch padded by 1 and 2)
-    the result is Σ_δ Σ_l attn(i'−δ, l) U_l[:, δ+1] + b: a product with 16·C columns instead of
-    the transposed convolution's 9s²·C (36·C at s' = 2), and no s²-times larger map.
+    the result is Σ_δ Σ_l attn(i'−δ, l) U_l[:, δ+1] + b: 16·C weights per reference patch instead
+    of the transposed convolution's 9s²·C (36·C at s' = 2), and no s²-times larger map.
     The one place where the two orders differ is the first output row and column, whose tap t = 0
-    reads the strided conv's zero padding, not the cropped-away border of the larger map; they
-    are recomputed the direct way from the first two rows / columns of ``attn``.
+    reads the cropped-away row (column) −1 of the larger map instead of the strided conv's zero
+    padding. That row is Σ_l attn(0, ·, l) V_l[s−1, ·] (only attention row 0 and kernel row s−1
+    reach it; likewise the column), so its contribution through the taps t_y = 0 (t_x = 0) is
+    subtracted, and the corner, subtracted twice, added back once.
+    The cross-scale attention's kernels are patches of one map: ``_patch_down_tables`` gets U_l and
+    the kernel rows from that map directly.
     """
-    u = F.conv2d(F.pad(kernels, (1, 2, 1, 2)), down.weight, stride=s)       # [L,C,4,4]
-    out = _transposed_conv(attn, u, 1) + down.bias.view(1, -1, 1, 1)        # [1,C,H,W]
-    out[:, :, :1] = down(_transposed_conv(attn[:, :, :2], kernels, s))[:, :, :1]
-    out[:, :, :, :1] = down(_transposed_conv(attn[:, :, :, :2], kernels, s))[:, :, :, :1]
-    return out
+    n_ref, c, k = kernels.shape[-4], kernels.shape[-3], kernels.shape[-1]
+    kern = kernels.reshape(-1, n_ref, c, k, k)
+    u = F.conv2d(F.pad(kern.reshape(-1, c, k, k), (1, 2, 1, 2)), down.weight, stride=s)   # [B·L,O,4,4]
+    krow = kern[:, :, :, s - 1].permute(0, 2, 3, 1).reshape(kern.shape[0], c * k, n_ref)   # [B,C·k,L]
+    kcol = kern[..., s - 1].permute(0, 2, 3, 1).reshape(kern.shape[0], c * k, n_ref)
+    return _down_of_transposed(attn, u.view(kern.shape[0], n_ref, *u.shape[1:]), krow, kcol, down, s)
 
 
 class CrossScaleAttention(nn.Module):
@@ -172,20 +244,23 @@ class CrossScaleAttention(nn.Module):
         hp, wp = x.shape[-2:]
         embed = self.conv_assembly(x)                                     # Ṽ [B,C,Hp,Wp]
         match = self.conv_match_1(x)                                      # Q̃ [B,C/2,Hp,Wp]
-        raw = patches(embed, s * self.ksize, s)                           # [B,L,C,3s,3s]
+        down = getattr(self, _DOWN_NAMES[s])
+        u, krow, kcol = _patch_down_tables(same_pad(embed, s * self.ksize, s), down.weight, s)   # of Ṽ's (3s)² patches
         ref = self.conv_match_2(F.interpolate(x, scale_factor=1.0 / s, mode="bilinear"))  # K̃ [B,C/2,hs,ws]
         keys = patches(ref, self.ksize, 1)                                # [B,L,C/2,3,3]
         n_ref = ref.shape[-2] * ref.shape[-1]
-        down = getattr(self, _DOWN_NAMES[s])
+        norm = keys.pow(2).sum(4, keepdim=True).sum(3, keepdim=True).sum(2, keepdim=True).sqrt()
+        keys = (keys / torch.max(norm, self.escape_NaN)).flatten(2)       # L2-normalised reference patches [B,L,9C/2]
+        cols = F.unfold(same_pad(match, self.ksize, 1), self.ksize)       # [B,9C/2,Hp·Wp]
+        # with autograd: the whole batch in one go; without (inference): one image at a time, softmax in place
+        grad = torch.is_grad_enabled() and any(t.requires_grad for t in (cols, keys, u))
+        groups = [slice(None)] if grad else [slice(i, i + 1) for i in range(x.shape[0])]
         out = []
-        for qi, ki, vi in zip(match, keys, raw):                          # one image at a time
-            norm = ki.pow(2).sum(3, keepdim=True).sum(2, keepdim=True).sum(1, keepdim=True).sqrt()
-            ki = ki / torch.max(norm, self.escape_NaN)                    # L2-normalised reference patches
-            cols = F.unfold(same_pad(qi[None], self.ksize, 1), self.ksize)  # [1,9C/2,Hp·Wp]
-            corr = ki.reshape(n_ref, -1) @ cols[0]                        # [L,Hp·Wp] = conv2d(Q̃, K̂) as one product
-            attn = _softmax_in_place(corr.view(1, n_ref, hp, wp), self.softmax_scale)
-            out.append(_down_of_transposed_conv(attn, vi, down, s) / 6.0)  # [1,C,Hp,Wp]
-        return torch.cat(out, dim=0)[:, :, :h, :w]
+        for g in groups:
+            corr = (keys[g] @ cols[g]).view(-1, n_ref, hp, wp)             # [b,L,Hp,Wp] = conv2d(Q̃, K̂) as one product
+            attn = F.softmax(corr * self.softmax_scale, dim=1) if grad else _softmax_in_place(corr, self.softmax_scale)
+            out.append(_down_of_transposed(attn, u[g], krow[g], kcol[g], down, s) / 6.0)   # [b,C,Hp,Wp]
+        return (torch.cat(out, dim=0) if len(out) > 1 else out[0])[:, :, :h, :w]
 
 
 __all__ = ["CrossScaleAttention", "same_pad", "patches"]

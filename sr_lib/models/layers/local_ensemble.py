@@ -54,12 +54,17 @@ def nearest_index(index_map: torch.Tensor, coord: torch.Tensor) -> torch.Tensor:
     return idx[:, 0, 0, :].long()                                     # [B,N]
 
 
-def gather_rows(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """``table [B,M,D]`` rows at ``idx [B,N]`` → ``[B,N,D]`` (whole-row copies: ``index_select``)."""
+def gather_rows(table: torch.Tensor, idx: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``table [B,M,D]`` rows at ``idx [B,N]`` → ``[B,N,D]`` (whole-row copies: ``index_select``;
+    ``out``: a contiguous ``[B,N,D]`` tensor to write them into, no autograd)."""
     b, m, d = table.shape
     if b > 1:
         idx = idx + torch.arange(b, device=idx.device).view(b, 1) * m
-    return table.reshape(b * m, d).index_select(0, idx.reshape(-1)).view(b, idx.shape[1], d)
+    flat = table.reshape(b * m, d)
+    if out is not None:
+        torch.index_select(flat, 0, idx.reshape(-1), out=out.view(-1, d))
+        return out
+    return flat.index_select(0, idx.reshape(-1)).view(b, idx.shape[1], d)
 
 
 def ensemble_coords(coord: torch.Tensor, size, local_ensemble: bool = True, radius=None) -> torch.Tensor:

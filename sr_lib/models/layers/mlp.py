@@ -35,10 +35,19 @@ def split_first_layer(mlp: MLP, n_feat: int):
 
 
 def finish_mlp(mlp: MLP, pre: torch.Tensor, last: bool = True) -> torch.Tensor:
-    """The rest of ``mlp`` after its first Linear, given that Linear's output ``pre``
-    (``last=False``: stop at the last hidden activation). ReLUs run in place on fresh Linear outputs."""
+    """The rest of ``mlp`` after its first Linear, given that Linear's output ``pre [..., H]``
+    (``last=False``: stop at the last hidden activation). Runs on 2-D rows, so every Linear output is
+    a fresh tensor (not a view) and its ReLU runs in place, with autograd too; on a view (``pre``
+    may be one) it runs out of place under autograd, where in place would cost a copy of the whole
+    tensor in backward."""
     layers = list(mlp.layers)[1:] if last else list(mlp.layers)[1:-1]
-    x = pre
+    shape = pre.shape[:-1]
+    x = pre.reshape(-1, pre.shape[-1])
     for layer in layers:
-        x = torch.relu_(x) if isinstance(layer, nn.ReLU) else layer(x)
-    return x
+        if not isinstance(layer, nn.ReLU):
+            x = layer(x)
+        elif x._base is not None and torch.is_grad_enabled() and x.requires_grad:
+            x = torch.relu(x)
+        else:
+            x = torch.relu_(x)
+    return x.view(*shape, x.shape[-1])

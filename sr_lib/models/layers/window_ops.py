@@ -51,6 +51,8 @@ def shifted_window_mask(h: int, w: int, ws: int, shift: int, dtype=torch.float32
     ``h`` and ``w`` must be multiples of ``ws``. The tensor is cached per size, dtype
     and device (no host→device copy per forward): treat it as read-only.
     """
+    if torch.empty(0).is_meta:      # a size count on the meta device (models.registry.count_elements): no cache
+        return _mask_cpu.__wrapped__(h, w, ws, shift).to(dtype)
     return _mask_on(h, w, ws, shift, dtype, torch.device(device or "cpu"))
 
 

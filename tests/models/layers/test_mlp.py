@@ -38,3 +38,17 @@ def test_split_first_layer_then_finish_equals_the_mlp():
         hidden = finish_mlp(mlp, pre.clone(), last=False)                        # last hidden activation
         torch.testing.assert_close(hidden, mlp.layers[:-1](x), rtol=0, atol=1e-12)
         assert (hidden >= 0).all()
+
+
+def test_finish_on_a_view_under_autograd_gives_the_mlp_and_its_gradients():
+    # the tabulated paths hand finish_mlp a view (a gathered table plus coordinate columns)
+    torch.manual_seed(0)
+    mlp = MLP(6, 3, [5, 4]).to(F64)
+    x = torch.randn(2, 7, 6, dtype=F64, requires_grad=True)
+    first = mlp.layers[0]
+    pre = torch.nn.functional.linear(x, first.weight, first.bias).view(14, 5).view(2, 7, 5)   # a view
+    got, want = finish_mlp(mlp, pre), mlp(x)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-14)
+    g = torch.randn_like(want)
+    for a, b in zip(torch.autograd.grad(got, [x, *mlp.parameters()], g), torch.autograd.grad(want, [x, *mlp.parameters()], g)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-13)

@@ -48,3 +48,27 @@ def test_unfold3x3_channel_order_and_zero_padding():
             dy, dx = k // 3 - 1, k % 3 - 1
             shifted = padded[0, c, 1 + dy:5 + dy, 1 + dx:7 + dx]
             assert torch.equal(u[0, c * 9 + k], shifted)
+
+
+def test_unfold3x3_rows_are_the_unfold_transposed_exactly():
+    from sr_lib.models.layers.sampling import unfold3x3_rows
+    torch.manual_seed(0)
+    for dtype in (torch.float32, F64):
+        f = torch.randn(2, 3, 5, 7, dtype=dtype)
+        rows = unfold3x3_rows(f)
+        assert rows.shape == (2, 35, 27) and rows.is_contiguous()
+        assert torch.equal(rows, unfold3x3(f).flatten(2).transpose(1, 2))
+
+
+def test_unfold3x3_linear_equals_the_linear_of_the_rows_and_its_gradients():
+    from sr_lib.models.layers.sampling import unfold3x3_linear
+    torch.manual_seed(0)
+    f = torch.randn(2, 3, 5, 7, dtype=F64, requires_grad=True)
+    w = torch.randn(4, 27 + 2, dtype=F64, requires_grad=True)               # extra columns are not used
+    b = torch.randn(4, dtype=F64, requires_grad=True)
+    got = unfold3x3_linear(f, w[:, :27], b)
+    want = torch.nn.functional.linear(unfold3x3(f).flatten(2).transpose(1, 2), w[:, :27], b)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    g = torch.randn_like(want)
+    for a, e in zip(torch.autograd.grad(got, (f, w, b), g), torch.autograd.grad(want, (f, w, b), g)):
+        torch.testing.assert_close(a, e, rtol=0, atol=1e-12)

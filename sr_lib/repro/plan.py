@@ -1,0 +1,130 @@
+"""The run plan: every training run the table notebooks use, trained once and shipped.
+
+    python -m sr_lib train-plan --profile cpu                      # list the plan (and what is shipped)
+    python -m sr_lib train-plan --profile cpu --run --worker 0 --workers 2    # train its half, cheapest first
+
+``plan_runs(profile)`` collects the learned rows of notebooks 10, 20 and 30 (their ``TableSpec``s),
+one entry per distinct run (method, backbone, options, overrides, seed), each with the protocol of
+the first paper that uses it (its health gate is scored under it). ``train_plan`` trains the runs
+that are not shipped yet (resuming interrupted ones from the run cache), health-checks and ships
+each as it finishes (``run_cards.ship_run``), so a session that stops loses at most the run in
+progress. Two workers of one thread each use both cores of the 2-core machine. The CPU-hours per
+group are in ``docs/RUN_PLAN.md``.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from sr_lib.config import config_for
+from sr_lib.metrics.protocols import get_protocol
+
+# rough CPU-seconds per step at one thread (docs/RUN_PLAN.md), to order the plan cheapest first and
+# print an estimate; (method, backbone) → s, backbone None = any
+STEP_COST = {("eqsr", None): 1.36, ("ipe-liif", "rdn"): 0.50, ("arbsr", None): 0.09, ("ciaosr", "rdn"): 0.66, ("ciaosr", None): 0.45, ("ciaosr", "swinir"): 0.69,
+             (None, "rdn"): 0.33, (None, "swinir"): 0.32, ("ipe-liif", None): 0.17, (None, None): 0.13}
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    method: str
+    backbone: str | None
+    options: tuple
+    overrides: tuple
+    seed: int
+    protocol: str
+    paper: str
+
+    @property
+    def label(self) -> str:
+        extra = ",".join(f"{k}={v}" for k, v in (*self.options, *self.overrides))
+        return f"{self.method}:{self.backbone or '-'}{'[' + extra + ']' if extra else ''} s{self.seed}"
+
+    def step_cost(self) -> float:
+        for key in ((self.method, self.backbone), (self.method, None), (None, self.backbone), (None, None)):
+            if key in STEP_COST:
+                return STEP_COST[key]
+        return STEP_COST[(None, None)]
+
+
+def table_specs(profile: str) -> list:
+    """The ``TableSpec``s of the three table notebooks at ``profile`` (their default parameters)."""
+    from sr_lib.repro.papers import ciaosr, eqsr, ipe_liif
+    return [*ipe_liif.table_specs().values(),
+            *ciaosr.table_specs(ciaosr.default_backbones(profile), profile).values(),
+            *eqsr.table_specs(profile).values()]
+
+
+def plan_runs(profile: str) -> list:
+    """Every distinct training run of the table notebooks, cheapest first."""
+    seeds = config_for(profile).seeds
+    runs = {}
+    for spec in table_specs(profile):
+        protocol = get_protocol(spec.protocol).name
+        for r in spec.rows:
+            if not r.learned or r.checkpoint:
+                continue
+            for seed in seeds[:max(1, r.n_seeds)]:
+                key = (r.method, r.backbone, tuple(sorted(r.options.items())), tuple(sorted(r.overrides.items())), seed)
+                runs.setdefault(key, PlannedRun(*key, protocol=protocol, paper=spec.paper))
+    return sorted(runs.values(), key=lambda p: (p.step_cost(), p.method, str(p.backbone), p.options, p.overrides, p.seed))
+
+
+def train_plan(profile: str, *, worker: int = 0, workers: int = 1, data_root=None, device: str = "auto",
+               log=None) -> list:
+    """Train and ship this worker's share of the plan (every ``workers``-th run from ``worker``);
+    returns the run cards written. Shipped runs are skipped."""
+    from sr_lib.engine.train import train
+    from sr_lib.repro.run_cards import ship_run, weights_dir
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    plan = plan_runs(profile)[worker::workers]
+    cards, t0 = [], time.perf_counter()
+    for i, run in enumerate(plan, 1):
+        cfg = config_for(profile, run.method, run.backbone, **dict(run.overrides))
+        log(f"[{i}/{len(plan)}] {run.label} ({cfg.iterations} steps, ~{run.step_cost() * cfg.iterations / 60:.0f} "
+            f"CPU-min; elapsed {(time.perf_counter() - t0) / 60:.0f} min)")
+        model = train(run.method, run.backbone, profile=profile, seed=run.seed, data_root=data_root,
+                      options=dict(run.options), device=device, progress=False,
+                      weights_dir=weights_dir(profile), **dict(run.overrides))
+        if model.train_info.get("source") == "shipped":
+            log(f"    shipped already: {model.train_info['weights']}")
+            continue
+        card = ship_run(model, profile, run.protocol, data_root=data_root)
+        cards.append(card)
+        log(f"    {card['run']}: x2 {card['gain_x2']:+.2f} dB, x4 {card['gain_x4']:+.2f} dB over Bicubic -> "
+            f"{'healthy' if card['healthy'] else 'BELOW THE BAR: ' + card['reasons']}")
+    return cards
+
+
+def _run_cli(args) -> int:
+    if args.run:
+        train_plan(args.profile, worker=args.worker, workers=args.workers, data_root=args.data_root,
+                   device=args.device)
+        return 0
+    from sr_lib.repro.run_cards import shipped_weights
+    plan = plan_runs(args.profile)
+    total = 0.0
+    for run in plan:
+        cfg = config_for(args.profile, run.method, run.backbone, **dict(run.overrides))
+        hours = run.step_cost() * cfg.iterations / 3600
+        total += hours
+        print(f"{run.label:60s} {run.paper:9s} {run.protocol:9s} {hours:5.2f} CPU-h")
+    print(f"{len(plan)} runs, ~{total:.1f} CPU-hours at the listed step costs")
+    return 0
+
+
+def add_cli(subparsers) -> None:
+    p = subparsers.add_parser("train-plan", help="list or train the table notebooks' training runs",
+                              description="List (default) or train (--run) every training run of the table "
+                                          "notebooks; finished runs are health-checked and shipped.")
+    p.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "paper"])
+    p.add_argument("--run", action="store_true", help="train the runs that are not shipped yet")
+    p.add_argument("--worker", type=int, default=0, help="this worker's index (with --workers)")
+    p.add_argument("--workers", type=int, default=1, help="how many workers share the plan")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=_run_cli)
+
+
+__all__ = ["PlannedRun", "plan_runs", "train_plan", "add_cli"]

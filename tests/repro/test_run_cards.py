@@ -1,0 +1,51 @@
+"""sr_lib.repro.run_cards: a trained run is health-checked, shipped as safetensors with a card and a
+runs.csv row, loaded back instead of retrained, and its set5_x2 is reproduced by the CLI."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from sr_lib.cli import main as cli_main
+from sr_lib.engine.train import train
+from sr_lib.geometry import hr_size_for
+from sr_lib.engine.inference import super_resolve
+from sr_lib.repro.run_cards import RUNS_COLUMNS, health_map, read_runs, ship_run, shipped_weights, weights_dir
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_ship_reload_and_rescore(tmp_path, monkeypatch, shared_data, capsys):
+    monkeypatch.setenv("SR_RESULTS", str(tmp_path / "results"))
+    runs = tmp_path / "runs"
+    model = train("liif", "edsr-baseline", profile="smoke", seed=0, data_root=shared_data, out=runs, progress=False)
+    assert model.train_info["source"] == "trained"
+    row = ship_run(model, "smoke", "liif", data_root=shared_data)
+    key = model.train_info["key"]
+    assert row["run"] == key and row["steps"] == 4 and not row["healthy"]          # 4 smoke steps learn nothing
+    assert "gain" in row["reasons"]
+    table = read_runs("smoke")
+    assert list(table.columns) == RUNS_COLUMNS and len(table) == 1
+    assert health_map("smoke") == {key: False}
+    path = shipped_weights("smoke", key)
+    assert path == weights_dir("smoke") / f"{key}.safetensors"
+
+    # loaded back instead of trained: same function, no run folder touched
+    again = train("liif", "edsr-baseline", profile="smoke", seed=0, data_root=shared_data, out=tmp_path / "other",
+                  progress=False, weights_dir=weights_dir("smoke"))
+    assert again.train_info["source"] == "shipped" and not (tmp_path / "other").exists()
+    lr = torch.rand(1, 3, 11, 13)
+    assert torch.equal(super_resolve(model, lr, scale=2.5), super_resolve(again, lr, scale=2.5))
+
+    # shipping again replaces the row
+    ship_run(model, "smoke", "liif", data_root=shared_data)
+    assert len(read_runs("smoke")) == 1
+
+    # the CLI reproduces set5_x2 from the shipped file
+    capsys.readouterr()
+    assert cli_main(["evaluate", "--checkpoint", str(path), "--dataset", "Set5", "--scale", "2",
+                     "--protocol", "liif", "--data-root", str(shared_data)]) == 0
+    psnr = json.loads(capsys.readouterr().out)["psnr"]
+    assert psnr == pytest.approx(row["set5_x2"], abs=0.01)
