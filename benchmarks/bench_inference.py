@@ -41,6 +41,9 @@ import sr_lib
 from sr_lib.config import config_for, model_options
 from sr_lib.engine.inference import DEFAULT_CHUNK, super_resolve
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_official import show  # noqa: E402  (the same table printer)
+
 
 CPU = config_for("cpu")
 
@@ -176,15 +179,6 @@ def urban_image(data_root) -> torch.Tensor | None:
     return to_tensor01(load_image(files[0])) if files else None
 
 
-def show(title: str, rows: list, keys: list) -> None:
-    print(f"\n== {title}")
-    print(" | ".join(keys))
-    for r in rows:
-        cells = []
-        for k in keys:
-            v = r.get(k, "")
-            cells.append(f"{v:.3g}" if isinstance(v, float) else str(v))
-        print(" | ".join(cells))
     for r in rows:
         for k in ("refused", "error"):
             if k in r:

@@ -347,33 +347,50 @@ GEMM_OPS = ("aten::addmm", "aten::mm", "aten::bmm", "aten::baddbmm", "aten::addm
 
 
 def decoder_flops(ours, lr, scale: int, repeats: int, cell_factor: float = 1.0) -> dict:
-    """Our decoder alone (features computed once, ``super_resolve``'s chunks): FLOPs of the query calls
-    (``FlopCounterMode``: matrix products), their median time, and — from one profiled decode — the
-    share of that time spent inside matrix products (what the rest costs is what limits the rate)."""
+    """Our decoder alone (features computed once): FLOPs of the query calls (``FlopCounterMode``: matrix
+    products), the median time of ``super_resolve``'s chunked decode (``engine.inference._decode_flat``:
+    chunks in worker threads), and — from one profiled decode in this thread, on one thread like a
+    worker — the share of the time spent inside matrix products (the rest is what limits the rate)."""
     from torch.utils.flop_counter import FlopCounterMode
     from sr_lib.geometry import query_grid
     h, w = lr.shape[-2:]
     H, W = h * scale, w * scale
     chunk = default_chunk()
+    try:
+        from sr_lib.engine.inference import _decode_flat
+    except ImportError:
+        _decode_flat = None
     with torch.no_grad():
         feat = ours.encode(ours.normalize(lr), (float(scale), float(scale)))
         coord, cell = query_grid((H, W), lr.shape[0], "flat", cell_factor, dtype=lr.dtype)
 
-        def decode():
+        def loop():                  # the chunks in this thread (under the flop counter and the profiler)
             return [ours.query(feat, coord[:, i:i + chunk], cell[:, i:i + chunk]) for i in range(0, H * W, chunk)]
 
+        def decode():
+            if _decode_flat is None:
+                return loop()
+            return _decode_flat(ours, feat, (H, W), lr.shape[0], chunk, cell_factor, lr)
+
         with FlopCounterMode(display=False) as fc:
-            decode()
+            loop()
         flop = fc.get_total_flops()
+        decode()
         ts = [timed(decode)[0] for _ in range(max(1, repeats))]
-        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-            decode()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)     # as one worker of the engine's decode runs its chunks
+        try:
+            with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+                loop()
+        finally:
+            torch.set_num_threads(threads)
     events = prof.key_averages()
     total_us = sum(e.self_cpu_time_total for e in events)
     gemm_us = sum(e.self_cpu_time_total for e in events if e.key in GEMM_OPS)
     top = sorted((e for e in events if e.key not in GEMM_OPS), key=lambda e: -e.self_cpu_time_total)[:4]
     s = statistics.median(ts)
     return {"decoder_gflop": flop / 1e9, "decoder_s": s, "decoder_gflops": flop / s / 1e9, "chunk": chunk,
+            "decoder_path": "engine.inference._decode_flat" if _decode_flat else "query loop",
             "decoder_gemm_share": gemm_us / total_us if total_us else float("nan"),
             "decoder_gemm_gflops": flop / (gemm_us / 1e6) / 1e9 if gemm_us else float("nan"),
             "decoder_top_other_ops": {e.key: round(e.self_cpu_time_total / total_us, 3) for e in top}}

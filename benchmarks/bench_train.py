@@ -26,7 +26,7 @@ from sr_lib.models.base import count_parameters
 
 # (method, backbone) pairs the notebooks train, cheapest first
 DEFAULT = ["liif:edsr-baseline", "metasr:edsr-baseline", "liif-pe:edsr-baseline", "ipe-liif:edsr-baseline",
-           "lte:edsr-baseline", "ciaosr:edsr-baseline", "liif:rdn", "metasr:rdn", "ipe-liif:rdn",
+           "lte:edsr-baseline", "ciaosr:edsr-baseline", "itsrn:edsr-baseline", "liif:rdn", "metasr:rdn", "ipe-liif:rdn",
            "lte:rdn", "ciaosr:rdn", "arbsr:edsr-baseline", "eqsr:eqnet", "liif:swinir", "lte:swinir",
            "ciaosr:swinir"]
 

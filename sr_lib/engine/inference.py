@@ -46,10 +46,11 @@ from __future__ import annotations
 
 import math
 import numbers
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-from sr_lib.engine.memory import plan_chunk
+from sr_lib.engine.memory import decode_workers, plan_chunk
 from sr_lib.geometry import hr_size_for, make_cell, make_coord, query_grid, scale_hw
 
 # Queries decoded per call of ``query`` in whole-image inference. Outputs do not depend on it (queries
@@ -209,7 +210,12 @@ def _decode(model, lr: torch.Tensor, out_hw, chunk: int, cell_scale: float) -> t
 
     Flat decoders: each chunk's coordinates are built on the fly and its outputs de-normalised,
     clamped and written into the one preallocated output image, so that the memory beyond the model's
-    own is that image (3 floats per HR pixel) plus one chunk (``sr_lib.engine.memory``)."""
+    own is that image (3 floats per HR pixel) plus the chunks in flight (``sr_lib.engine.memory``).
+    On the CPU with n > 1 intra-op threads, n chunks are decoded at a time, one per worker thread with
+    its operators on one thread (``memory.decode_workers``): the chunk's operators are small (4 MB),
+    and a barrier per operator across threads cost more than the operator whenever another process
+    held a core. Chunks are independent and each is computed whole by one thread: the same numbers.
+    (The process-wide intra-op thread count is 1 while they run, restored afterwards.)"""
     b = lr.shape[0]
     H, W = out_hw
     chunk = plan_chunk(model, lr.shape[-2:], out_hw, chunk, batch=b)
@@ -219,15 +225,51 @@ def _decode(model, lr: torch.Tensor, out_hw, chunk: int, cell_scale: float) -> t
         _, coord, cell = decode_inputs(model, lr, out_hw, cell_scale)         # [B,H,W,2], [B,2,H,W]
         out = model.query(feat, coord, cell)                                   # [B,3,H,W]
         return model.denormalize(out).clamp_(0, 1)
-    axes = [make_coord((n,), dtype=lr.dtype, device=lr.device)[:, 0] for n in (H, W)]
-    cell = make_cell((H, W), 1, dtype=lr.dtype, device=lr.device, cell_scale=cell_scale)[0]   # [2]
-    out = None
-    for i in range(0, H * W, chunk):
-        j = min(i + chunk, H * W)
-        pred = model.query(feat, *_flat_queries(axes, i, j, cell, b))         # [B,j-i,O]
-        if out is None:
-            out = pred.new_empty(b, pred.shape[-1], H * W)                     # [B,O,H·W]
-        out[:, :, i:j] = model.denormalize(pred.transpose(1, 2).unsqueeze(-1)).squeeze(-1).clamp_(0, 1)
+    return _decode_flat(model, feat, out_hw, b, chunk, cell_scale, lr)
+
+
+def _decode_flat(model, feat, out_hw, b: int, chunk: int, cell_scale: float, like: torch.Tensor) -> torch.Tensor:
+    """The chunked queries of a flat decoder on ``feat = model.encode(...)`` → ``[B,O,H,W]`` in [0, 1]
+    (``_decode``; coordinates in ``like``'s dtype and device)."""
+    H, W = out_hw
+    n = H * W
+    axes = [make_coord((k,), dtype=like.dtype, device=like.device)[:, 0] for k in (H, W)]
+    cell = make_cell((H, W), 1, dtype=like.dtype, device=like.device, cell_scale=cell_scale)[0]   # [2]
+
+    def one(i: int) -> torch.Tensor:                                           # [B,O,≤chunk] in [0, 1]
+        pred = model.query(feat, *_flat_queries(axes, i, min(i + chunk, n), cell, b))    # [B,≤chunk,O]
+        return model.denormalize(pred.transpose(1, 2).unsqueeze(-1)).squeeze(-1).clamp_(0, 1)
+
+    workers = decode_workers(like.device, n, chunk)
+    threads = torch.get_num_threads()
+    if workers > 1:
+        torch.set_num_threads(1)             # read by the worker threads when they start
+    try:
+        first = one(0)
+        out = first.new_empty(b, first.shape[1], n)                            # [B,O,H·W]
+        out[:, :, :first.shape[-1]] = first
+        del first
+
+        def put(i: int) -> None:
+            out[:, :, i:i + chunk] = one(i)
+
+        rest = range(chunk, n, chunk)
+        if workers > 1:
+            inference, grad = torch.is_inference_mode_enabled(), torch.is_grad_enabled()
+
+            def task(i: int) -> None:                                          # grad modes are per thread
+                with torch.inference_mode() if inference else torch.set_grad_enabled(grad):
+                    put(i)
+
+            with ThreadPoolExecutor(workers) as pool:
+                for _ in pool.map(task, rest):
+                    pass
+        else:
+            for i in rest:
+                put(i)
+    finally:
+        if workers > 1:
+            torch.set_num_threads(threads)
     return out.view(b, -1, H, W)
 
 

@@ -42,6 +42,7 @@ import weakref
 from dataclasses import dataclass
 
 import torch
+from torch.utils import _python_dispatch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
@@ -55,7 +56,8 @@ CHUNK_FLOATS_PER_QUERY = 16             # a chunk's coordinates (+ int64 indices
 GRID_FLOATS_PER_PIXEL = 5               # grid decoders: coordinate grid (2) + de-normalised output (3)
 TILE_FLOATS_PER_PIXEL = 7               # tiles: sum (3) + count (1) of the whole output, then the quotient (3)
 
-_ENCODE_PROBE = (16, 32, 48)            # LR sides of the encode probe (multiples of SwinIR's / EQSR's padding)
+_ENCODE_PROBE = (32, 48, 64)            # LR sides of the encode probe (multiples of SwinIR's / EQSR's padding;
+                                        # at 16² EQSR runs another operator sequence)
 _QUERY_PROBE = (256, 1024)              # chunk sizes of the query probe (flat decoders)
 _GRID_PROBE = (32, 64)                  # HR sides of the query probe (grid decoders), LR 16 × 16
 
@@ -68,12 +70,28 @@ class MemoryBudgetError(ValueError):
 # counting live tensor bytes
 # ---------------------------------------------------------------------------------------------
 
+def conv_workspace(func, args, out) -> int:
+    """Bytes a CPU convolution holds *inside* the kernel, unseen by a dispatch mode: oneDNN reorders an
+    NCHW (not channels-last) float input to its blocked layout, or its output back from it — measured
+    as the RSS of single calls, about the larger of input and output (a 4096-channel transposed
+    convolution on CiaoSR's attention map: +256 MB beside a 2 MB output; channels-last input: none)."""
+    if func is not torch.ops.aten.convolution.default:
+        return 0
+    x = args[0]
+    if (not isinstance(x, torch.Tensor) or x.device.type != "cpu" or x.dim() != 4 or x.dtype == torch.float64
+            or not x.is_contiguous() or (x.shape[1] > 1 and x.is_contiguous(memory_format=torch.channels_last))):
+        return 0
+    return max(x.nbytes, out.nbytes if isinstance(out, torch.Tensor) else 0)
+
+
 class LiveBytes(TorchDispatchMode):
     """Counts the bytes of tensors created by operators while active and still alive (``trace``: the
-    total after each operator; ``peak``: its maximum). Views share their base's storage: counted once."""
+    total after each operator; ``peak``: its maximum). Views share their base's storage: counted once.
+    ``workspace=True`` adds, at the operator that needs it, what a kernel holds inside (``conv_workspace``)."""
 
-    def __init__(self):
+    def __init__(self, workspace: bool = False):
         super().__init__()
+        self.workspace = workspace
         self.live = 0
         self.trace: list[int] = []             # live bytes after each operator
         self._refs: dict[int, list] = {}       # storage pointer → [bytes, number of live tensors]
@@ -102,7 +120,7 @@ class LiveBytes(TorchDispatchMode):
                 self.live += entry[0]
             entry[1] += 1
             weakref.finalize(t, self._release, key)
-        self.trace.append(self.live)
+        self.trace.append(self.live + (conv_workspace(func, args, out) if self.workspace else 0))
         return out
 
     @property
@@ -138,17 +156,21 @@ class PeakCurve:
     the size x (LR pixels, queries or HR pixels): the call's peak at any x is the largest operator's
     value. Exact for a fixed operator sequence whose tensors grow polynomially (CiaoSR's n × n/4
     correlation is one operator among linear ones). Degree 2 is also bounded below by the line
-    through the two largest probes (guards against a negative fitted curvature)."""
+    through the two largest probes (guards against a negative fitted curvature). When the operator
+    sequence changes with the size, only the peaks are fitted, by that line: a curvature fitted through
+    peaks of different operators is an artefact that extrapolation multiplies (EQSR at 16² probes:
+    0.7 B/px², i.e. 420 GB instead of ~30 GB at a 675×1020 LR)."""
 
     def __init__(self, xs, traces, degree: int):
         traces = [list(t) or [0] for t in traces]        # a call that allocates nothing
         lengths = {len(t) for t in traces}
         if len(lengths) != 1:           # the operator sequence changed with the size: fit the peaks only
             traces = [[max(t)] for t in traces]
+            degree = 0                  # the line below carries the fit
         x = torch.tensor(xs, dtype=torch.float64)
         y = torch.tensor(traces, dtype=torch.float64)                       # [probes, ops]
         vander = torch.stack([x ** k for k in range(degree + 1)], -1)      # [probes, degree+1]
-        self.coef = torch.linalg.solve(vander, y)                          # [degree+1, ops]
+        self.coef = torch.linalg.lstsq(vander, y).solution if degree < len(xs) - 1 else torch.linalg.solve(vander, y)
         slope = (y[-1] - y[-2]) / (x[-1] - x[-2])
         self.line = torch.stack([y[-1] - slope * x[-1], slope.clamp(min=0)])   # [2, ops]
 
@@ -191,7 +213,7 @@ def _measure(model, p: torch.Tensor) -> MemoryProfile:
     enc_traces, retained, feats = [], [], {}
     for side in _ENCODE_PROBE:
         lr = torch.rand(1, 3, side, side, generator=gen).to(p)
-        with LiveBytes() as mode:
+        with LiveBytes(workspace=True) as mode:
             feat = model.encode(model.normalize(lr), (2.0, 2.0))
         enc_traces.append([lr.nbytes + v for v in mode.trace])
         retained.append(_tensor_bytes(feat))
@@ -206,7 +228,7 @@ def _measure(model, p: torch.Tensor) -> MemoryProfile:
         for side in _GRID_PROBE:
             feat = model.encode(model.normalize(lr), (side / 16, side / 16))
             coord, cell = query_grid((side, side), 1, "grid", dtype=p.dtype, device=p.device)   # [1,H,W,2], [1,2,H,W]
-            with LiveBytes() as mode:
+            with LiveBytes(workspace=True) as mode:
                 model.query(feat, coord, cell)
             traces.append(mode.trace)
     else:
@@ -217,7 +239,7 @@ def _measure(model, p: torch.Tensor) -> MemoryProfile:
         for q in sizes:
             # a fresh encode per size: buffers a decoder keeps on its grid for the next chunk (LTE) count
             feat = model.encode(model.normalize(lr), (2.0, 2.0))
-            with LiveBytes() as mode:
+            with LiveBytes(workspace=True) as mode:
                 model.query(feat, coord[:, :q], cell[:, :q])
             traces.append(mode.trace)
     return MemoryProfile(PeakCurve(ns, enc_traces, 2), per_lr, PeakCurve(sizes, traces, 1), grid)
@@ -226,6 +248,20 @@ def _measure(model, p: torch.Tensor) -> MemoryProfile:
 # ---------------------------------------------------------------------------------------------
 # estimate, plan, refuse
 # ---------------------------------------------------------------------------------------------
+
+def decode_workers(device, n_queries: int, chunk: int) -> int:
+    """Chunks that ``super_resolve`` decodes at the same time: on the CPU, one per intra-op thread
+    (``torch.get_num_threads()``; each runs its operators on one thread), at most one per chunk; 1 on
+    other devices, under autocast or a ``TorchDispatchMode`` / ``TorchFunctionMode`` (they are
+    thread-local: worker threads would not see them), or with one thread."""
+    n_chunks = -(-int(n_queries) // max(1, int(chunk)))
+    if torch.device(device).type != "cpu" or n_chunks < 2:
+        return 1
+    if torch.is_autocast_enabled("cpu") or _python_dispatch._get_current_dispatch_mode() is not None \
+            or torch._C._is_torch_function_mode_enabled():
+        return 1
+    return max(1, min(torch.get_num_threads(), n_chunks))
+
 
 @dataclass(frozen=True)
 class MemoryEstimate:
@@ -257,9 +293,10 @@ def estimate(model, lr_hw, out_hw, chunk: int, batch: int = 1, tile: int = 0,
     n, n_out = h * w, int(out_hw[0]) * int(out_hw[1])
     if prof.grid:
         q, dec = n_out, GRID_FLOATS_PER_PIXEL * elem * n_out + prof.decode(n_out)
-    else:
+    else:                            # ``decode_workers`` chunks in flight, each with its own buffers
         q = max(1, min(int(chunk), n_out))
-        dec = OUTPUT_FLOATS_PER_PIXEL * elem * n_out + CHUNK_FLOATS_PER_QUERY * elem * q + prof.decode(q)
+        workers = decode_workers(next(model.parameters(), torch.empty(0)).device, n_out, q)
+        dec = OUTPUT_FLOATS_PER_PIXEL * elem * n_out + workers * (CHUNK_FLOATS_PER_QUERY * elem * q + prof.decode(q))
     dec += prof.retained_per_lr * n
     return MemoryEstimate(SAFETY * batch * prof.encode(n), SAFETY * batch * dec, q)
 
@@ -299,5 +336,5 @@ def plan_chunk(model, lr_hw, out_hw, chunk: int, budget=None, batch: int = 1) ->
     return lo
 
 
-__all__ = ["MemoryBudgetError", "MemoryEstimate", "MemoryProfile", "PeakCurve", "LiveBytes", "estimate", "plan_chunk",
+__all__ = ["MemoryBudgetError", "MemoryEstimate", "decode_workers", "MemoryProfile", "PeakCurve", "LiveBytes", "estimate", "plan_chunk",
            "profile", "parse_budget", "default_budget", "DEFAULT_BUDGET"]

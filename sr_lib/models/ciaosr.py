@@ -26,10 +26,10 @@ paper's text (s' ∈ {2, 3, 4}, search in a 256×256 window) is
 
 Cost: everything that does not depend on the query is done once in ``encode``
 (unfolding, the non-local attention, the feature part of the first Linear of φ_k
-and φ_v per LR pixel, and in eval mode φ_k's last Linear folded into per
-pixel-pair tables of Q·K); ``query`` handles the 4 neighbours in one batch. This
-changes only the float summation order (outputs equal the official ones to
-~1e-16 in float64).
+and φ_v per LR pixel — one convolution over F —, and in eval mode φ_k's last Linear
+folded into per pixel-pair tables of Q·K; in training the same fold per gathered
+row: (Q ⊙ K) W·h); ``query`` handles the 4 neighbours in one batch. This changes
+only the float summation order (outputs equal the official ones to ~1e-16 in float64).
 
 Ablations (paper Table 4): ``ensemble="mlp"`` replaces the attention by an MLP
 φ_w([key_k, rel, s]) → one logit per neighbour (softmax over the 4; "the

@@ -39,8 +39,8 @@ import torch.nn.functional as F
 from sr_lib.models.layers.afe import AFE, SCALE_FREQUENCIES, sincos_encoding
 from sr_lib.models.base import ImplicitSR, _mean
 from sr_lib.models.layers.kriging import KrigingUpsampler
-from sr_lib.models.layers.window_ops import (init_transformer_weights, reflect_pad_to_multiple, relative_position_index,
-                                      shifted_window_mask, window_partition, window_reverse)
+from sr_lib.models.layers.window_ops import (hard_window_mask, init_transformer_weights, reflect_pad_to_multiple,
+                                      relative_position_index, shifted_window_mask, window_partition, window_reverse)
 from sr_lib.models.registry import register, register_backbone
 
 # Supplement Table 1: model → (groups G, WSAs per group B).
@@ -75,14 +75,6 @@ def overlap_relative_position_index(ws: int, ows: int) -> torch.Tensor:
     k = torch.stack(torch.meshgrid(torch.arange(ows), torch.arange(ows), indexing="ij")).flatten(1)
     rel = (k[:, None, :] - q[:, :, None]).permute(1, 2, 0) + (ws - ows + 1)   # [ws²,ows²,2]
     return rel[..., 0] * (ws + ows - 1) + rel[..., 1]
-
-
-def hard_mask(mask: torch.Tensor) -> torch.Tensor:
-    """The released shift mask (0 / −100) with −10⁴ for the −100s: the masked pairs get a softmax weight
-    of exactly 0 instead of ≈ e⁻¹⁰⁰ ≈ 4·10⁻⁴⁴, which float32 holds only as a denormal, and denormals
-    make every product with them (the attention's softmax, its product with V and their backward)
-    many times slower on x86. The outputs differ from the released ones by ~10⁻⁴⁴ relative."""
-    return mask.masked_fill(mask < 0, -1e4)
 
 
 def drop_path(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
@@ -150,7 +142,7 @@ class WindowBlock(nn.Module):
         mask = None
         if self.shift:
             y = torch.roll(y, shifts=(-self.shift, -self.shift), dims=(1, 2))
-            mask = hard_mask(shifted_window_mask(h, w, self.ws, self.shift, dtype=x.dtype, device=x.device))
+            mask = hard_window_mask(shifted_window_mask(h, w, self.ws, self.shift, dtype=x.dtype, device=x.device))
         win = window_partition(y, self.ws).view(-1, self.ws * self.ws, c)      # [B·nW,N,C]
         win = self.attn(win, rpi, mask).view(-1, self.ws, self.ws, c)
         y = window_reverse(win, self.ws, h, w)                                  # [B,h,w,C]

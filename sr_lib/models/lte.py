@@ -16,6 +16,7 @@ clip (cell × max(s/4, 1)) belongs to the evaluation protocol: it is passed as
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -33,16 +34,17 @@ from sr_lib.models.registry import make_backbone, register
 @dataclass
 class LTEGrid(LatentGrid):
     """LIIF's per-image grid plus ``scratch``: buffers that the no-grad ``query`` calls of one decode
-    reuse from chunk to chunk (fresh multi-MB tensors per chunk cost a page fault per 4 KB)."""
+    reuse from chunk to chunk (fresh multi-MB tensors per chunk cost a page fault per 4 KB), one set
+    per calling thread (``super_resolve`` decodes chunks in worker threads)."""
     scratch: dict = field(default_factory=dict, repr=False, compare=False)
 
     def buffer(self, name: str, shape, like: torch.Tensor) -> torch.Tensor:
-        """An uninitialised ``[*shape]`` tensor of ``like``'s dtype and device, the first elements of a
-        buffer kept in ``scratch`` under ``name`` (grown when a larger one is asked for)."""
-        n = math.prod(shape)
-        buf = self.scratch.get(name)
+        """An uninitialised ``[*shape]`` tensor of ``like``'s dtype and device, the first elements of
+        this thread's buffer ``name`` in ``scratch`` (grown when a larger one is asked for)."""
+        n, key = math.prod(shape), (name, threading.get_ident())
+        buf = self.scratch.get(key)
         if buf is None or buf.numel() < n or buf.dtype != like.dtype or buf.device != like.device:
-            buf = self.scratch[name] = like.new_empty(n)
+            buf = self.scratch[key] = like.new_empty(n)
         return buf[:n].view(shape)
 
 

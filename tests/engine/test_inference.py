@@ -64,6 +64,28 @@ class TestSuperResolve:
         ref = model.denormalize(out.permute(0, 2, 1).reshape(2, 3, 13, 16)).clamp(0, 1)
         torch.testing.assert_close(sr, ref, rtol=0, atol=1e-12)
 
+    @pytest.mark.parametrize("method", ["lte", "ciaosr"])
+    def test_chunks_in_worker_threads_give_the_same_image(self, method, monkeypatch):
+        # with 2 intra-op threads the chunks are decoded 2 at a time in worker threads (each op on one
+        # thread; LTE keeps one set of buffers per thread): the image of the decode in this thread
+        from sr_lib.engine import inference
+        from sr_lib.engine.memory import LiveBytes, decode_workers
+        model = smoke(method, "edsr-baseline")
+        lr = torch.rand(1, 3, 9, 11)
+        before = torch.get_num_threads()
+        try:
+            torch.set_num_threads(2)
+            assert decode_workers("cpu", 27 * 40, 64) == 2
+            with LiveBytes():                                  # thread-local modes keep the decode in this thread
+                assert decode_workers("cpu", 27 * 40, 64) == 1
+            two = super_resolve(model, lr, out_size=(27, 40), chunk=64)
+            assert torch.get_num_threads() == 2                # restored after the decode
+            monkeypatch.setattr(inference, "decode_workers", lambda *a: 1)
+            here = super_resolve(model, lr, out_size=(27, 40), chunk=64)
+        finally:
+            torch.set_num_threads(before)
+        assert torch.equal(here, two)
+
     def test_arbsr_gets_the_per_axis_scale_through_the_common_path(self):
         model = smoke("arbsr", "edsr-baseline").double()
         lr = torch.rand(1, 3, 5, 7, dtype=F64)

@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 
 from sr_lib.models.layers.window_ops import (init_transformer_weights, reflect_pad_to_multiple, relative_position_index,
-                                      shifted_window_mask, window_partition, window_reverse)
+                                      shifted_window_mask, window_partition, window_reverse, hard_window_mask)
 from sr_lib.models.registry import register_backbone
 
 
@@ -107,8 +107,8 @@ class SwinBlock(nn.Module):
         y = self.norm1(x).view(b, h, w, c)
         if self.shift > 0:
             y = torch.roll(y, shifts=(-self.shift, -self.shift), dims=(1, 2))
-        mask = (shifted_window_mask(h, w, self.ws, self.shift, dtype=x.dtype, device=x.device)
-                if self.shift > 0 else None)
+        mask = (hard_window_mask(shifted_window_mask(h, w, self.ws, self.shift, dtype=x.dtype, device=x.device))
+                if self.shift > 0 else None)                             # masked weights exactly 0 (no denormals)
         win = window_partition(y, self.ws).view(-1, self.ws * self.ws, c)   # [B*nW, N, C]
         win = self.attn(win, mask).view(-1, self.ws, self.ws, c)
         y = window_reverse(win, self.ws, h, w)                               # [B,H,W,C]

@@ -34,6 +34,8 @@ Released code vs paper (spec §5.2):
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -124,14 +126,16 @@ def _tap_subsets(t: torch.Tensor, dim: int) -> tuple:
 
 
 def _patch_down_tables(embed_pad: torch.Tensor, weight: torch.Tensor, s: int):
-    """What ``_down_of_transposed_conv`` needs of its kernels when they are the (3s)² patches at stride s
-    of ``embed_pad [B,C,Hq,Wq]`` (those of ``patches``), computed from the map without the patches:
-    (U_l as ``[B,L,O,4,4]``, row s−1 and column s−1 of every patch as columns ``[B,C·3s,L]`` each).
+    """The tables ``_down_of_transposed`` needs when the kernels are the (3s)² patches at stride s of
+    ``embed_pad [B,C,Hq,Wq]`` (those of ``patches``), computed from the map without the patches:
+    U ``[B,L,O,4,4]``, the row and column corrections R, Cc ``[B,L,O,4]`` and the corner ``[B,L,O]``
+    (``_down_of_transposed_conv`` defines them).
 
     U_l[a, b] = Σ_t W_t V_l[s·a+t_y−1, s·b+t_x−1] and V_l is the window of ``embed_pad`` at (s·l_y, s·l_x),
     so U_l[a, b] = Σ_{t ∈ T(a)×T(b)} W_t E[s(l_y+a)+t_y−1, s(l_x+b)+t_x−1]: each tap's 1×1 product on the
     s-strided map E (C·O per pixel of a map s² times smaller than ``embed_pad``), summed over the taps
-    that fall inside the patch: T(0) = {1,2}, T(1) = T(2) = {0,1,2}, T(3) = {0} (s ≥ 2).
+    that fall inside the patch: T(0) = {1,2}, T(1) = T(2) = {0,1,2}, T(3) = {0} (s ≥ 2). R, Cc and the
+    corner are the same sums restricted to the taps t_y = 0 / t_x = 0 at patch row / column s−1.
     """
     b, c, hq, wq = embed_pad.shape
     o, k = weight.shape[0], 3 * s
@@ -140,30 +144,65 @@ def _patch_down_tables(embed_pad: torch.Tensor, weight: torch.Tensor, s: int):
     per_tap = torch.einsum("oct,bctn->bton", weight.reshape(o, c, 9), taps.view(b, c, 9, -1))   # [B,9,O,N]
     per_tap = per_tap.reshape(b, 3, 3, o, n_ly + 3, n_lx + 3)
     g = [_tap_subsets(rows, 1) for rows in _tap_subsets(per_tap, 1)]        # g[T(a)][T(b)]: [B,O,n_ly+3,n_lx+3]
+    maps = torch.stack([g[i][j] for i in range(3) for j in range(3)], -1).view(b, o, -1)   # [B,O,(p,q,kind)]
+    n_ref = n_ly * n_lx
+    u = _pick(maps, _table_index(n_ly, n_lx, "u", embed_pad.device)).view(b, n_ref, o, 4, 4)
+    rest = _pick(maps, _table_index(n_ly, n_lx, "rest", embed_pad.device))                 # [B,L,O,9]
+    return u, rest[..., :4], rest[..., 4:8], rest[..., 8]
+
+
+def _pick(maps: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``maps [B,O,M]`` at ``index [L,E]`` → ``[B,L,O,E]`` (one gather; one scatter back in backward)."""
+    b, o = maps.shape[:2]
+    return maps.index_select(2, index.view(-1)).view(b, o, *index.shape).permute(0, 2, 1, 3).contiguous()
+
+
+@lru_cache(maxsize=32)
+def _table_index(n_ly: int, n_lx: int, which: str, device) -> torch.Tensor:
+    """Where the entries of ``_patch_down_tables``'s tables sit in its stacked kind maps (flat (p, q, kind)
+    index, maps of (n_ly+3)×(n_lx+3)): ``[L,16]`` for U (entry (a, b): kind (T(a), T(b)) at (l_y+a, l_x+b)),
+    ``[L,9]`` for R (t_y = 0 at (l_y+1, l_x+b)), Cc (t_x = 0 at (l_y+a, l_x+1)) and the corner."""
     kind = (0, 1, 1, 2)
-    u = torch.stack([g[kind[i]][kind[j]][:, :, i:i + n_ly, j:j + n_lx] for i in range(4) for j in range(4)], -1)
-    u = u.permute(0, 2, 3, 1, 4).reshape(b, n_ly * n_lx, o, 4, 4)           # [B,L,O,4,4]
-    krow = F.unfold(embed_pad[:, :, s - 1::s][:, :, :n_ly], (1, k), stride=(1, s))          # [B,C·k,L]
-    kcol = F.unfold(embed_pad[:, :, :, s - 1::s][..., :n_lx], (k, 1), stride=(s, 1))        # [B,C·k,L]
-    return u, krow, kcol
+    if which == "u":
+        entries = [(kind[a] * 3 + kind[c], a, c) for a in range(4) for c in range(4)]
+    else:
+        entries = ([(2 * 3 + kind[c], 1, c) for c in range(4)] + [(kind[a] * 3 + 2, a, 1) for a in range(4)]
+                   + [(2 * 3 + 2, 1, 1)])
+    ly = torch.arange(n_ly).view(-1, 1, 1)
+    lx = torch.arange(n_lx).view(1, -1, 1)
+    k, dy, dx = (torch.tensor(v).view(1, 1, -1) for v in zip(*entries))
+    index = ((ly + dy) * (n_lx + 3) + (lx + dx)) * 9 + k                     # [n_ly,n_lx,E]
+    return index.view(n_ly * n_lx, -1).to(device)
 
 
-def _down_of_transposed(attn: torch.Tensor, u: torch.Tensor, krow: torch.Tensor, kcol: torch.Tensor,
-                        down: nn.Conv2d, s: int) -> torch.Tensor:
-    """``_down_of_transposed_conv`` given U_l (``u [B,L,O,4,4]``) and the kernels' row and column s−1
-    (``krow``, ``kcol`` ``[B,C·3s,L]``); ``attn [B,L,H,W]`` → ``[B,O,H,W]``."""
+def _line_overlap_add(tab: torch.Tensor, line: torch.Tensor) -> torch.Tensor:
+    """Σ_b Σ_l line(x+1−b, l)·tab_l[:, b]: ``tab [B,L,O,4]``, ``line [B,L,n]`` → ``[B,O,n]`` (the 1-D
+    analogue of the main product: one batched product and an overlap-add of 4 taps)."""
+    b, n_ref, o, _ = tab.shape
+    n = line.shape[-1]
+    cols = tab.expand(b, -1, -1, -1).reshape(b, n_ref, o * 4).transpose(1, 2) @ line     # [B,O·4,n]
+    return F.fold(cols, (1, n + 3), (1, 4))[:, :, 0, 1:1 + n]
+
+
+def _down_of_transposed(attn: torch.Tensor, u: torch.Tensor, r: torch.Tensor, cc: torch.Tensor,
+                        corner: torch.Tensor, down: nn.Conv2d, s: int) -> torch.Tensor:
+    """``_down_of_transposed_conv`` given its tables U ``[B,L,O,4,4]``, R, Cc ``[B,L,O,4]`` and the corner
+    ``[B,L,O]`` (``_patch_down_tables``); ``attn [B,L,H,W]`` → ``[B,O,H,W]``."""
     b, n_ref, h, w = attn.shape
-    k, o = 3 * s, down.weight.shape[0]
-    c = krow.shape[1] // k
-    # Σ_δ Σ_l attn(i'−δ, l) U_l[:, δ+1]: a transposed 4×4 convolution with L input channels, per image (groups)
-    out = F.conv_transpose2d(attn.reshape(1, b * n_ref, h, w), u.expand(b, -1, -1, -1, -1).reshape(b * n_ref, o, 4, 4),
-                             groups=b, padding=1).view(b, o, h + 1, w + 1)[..., :h, :w] + down.bias.view(1, -1, 1, 1)
-    row = F.fold(krow.expand(b, -1, -1) @ attn[:, :, 0, :], (1, (w - 1) * s + k), (1, k), stride=(1, s))  # [B,C,1,·]
-    col = F.fold(kcol.expand(b, -1, -1) @ attn[:, :, :, 0], ((h - 1) * s + k, 1), (k, 1), stride=(s, 1))  # [B,C,·,1]
-    weight = down.weight
-    out[:, :, :1] -= F.conv2d(row[..., s - 1:], weight[:, :, :1], stride=(1, s))[..., :w]
-    out[:, :, :, :1] -= F.conv2d(col[..., s - 1:, :], weight[:, :, :, :1], stride=(s, 1))[..., :h, :]
-    out[:, :, 0, 0] += F.linear(row[:, :, 0, s - 1], weight[:, :, 0, 0])     # corner: W_00 · larger[−1, −1]
+    o = down.weight.shape[0]
+    # Σ_δ Σ_l attn(i'−δ, l) U_l[:, δ+1]: a transposed 4×4 convolution with L input channels, per image
+    if torch.is_grad_enabled() and (attn.requires_grad or u.requires_grad):
+        # training sizes: one grouped transposed convolution (fastest forward + backward)
+        out = F.conv_transpose2d(attn.reshape(1, b * n_ref, h, w),
+                                 u.expand(b, -1, -1, -1, -1).reshape(b * n_ref, o, 4, 4),
+                                 groups=b, padding=1).view(b, o, h + 1, w + 1)[..., :h, :w]
+    else:
+        # inference: one product + fold (the convolution would reorder the L×H×W map: a second copy of it)
+        out = _overlap_add(_kernel_columns(u, n_ref), attn, 4, 1)[..., 1:1 + h, 1:1 + w]
+    out = out + down.bias.view(1, -1, 1, 1)
+    out[:, :, 0] -= _line_overlap_add(r, attn[:, :, 0, :])                  # first row: taps t_y = 0 off
+    out[:, :, :, 0] -= _line_overlap_add(cc, attn[:, :, :, 0])              # first column: taps t_x = 0 off
+    out[:, :, 0, 0] += (corner.expand(b, -1, -1) * attn[:, :, 0, :1]).sum(1)   # corner: subtracted twice
     return out
 
 
@@ -171,7 +210,7 @@ def _down_of_transposed_conv(attn: torch.Tensor, kernels: torch.Tensor, down: nn
     """``down(conv_transpose2d(attn, kernels, stride=s, padding=s))`` without the s-times larger map.
 
     ``attn [B,L,H,W]``, ``kernels [B,L,C,3s,3s]`` (or ``[L,C,3s,3s]`` shared by the batch), ``down`` the
-    3×3 stride-s conv (padding 1) → ``[B,C,H,W]``.
+    3×3 stride-s conv (padding 1, weight W) → ``[B,C,H,W]``.
     Both maps are linear, so the strided conv can be applied to every reference patch first: output
     pixel i' reads the larger map at s·i'+t−1 (t ∈ {0,1,2}), which lies in the patches of the
     4×4 pixels i = i'−δ, δ ∈ {−1,0,1,2}², at offset s(δ+1)+t−1. With
@@ -180,18 +219,22 @@ def _down_of_transposed_conv(attn: torch.Tensor, kernels: torch.Tensor, down: nn
     of the transposed convolution's 9s²·C (36·C at s' = 2), and no s²-times larger map.
     The one place where the two orders differ is the first output row and column, whose tap t = 0
     reads the cropped-away row (column) −1 of the larger map instead of the strided conv's zero
-    padding. That row is Σ_l attn(0, ·, l) V_l[s−1, ·] (only attention row 0 and kernel row s−1
-    reach it; likewise the column), so its contribution through the taps t_y = 0 (t_x = 0) is
-    subtracted, and the corner, subtracted twice, added back once.
-    The cross-scale attention's kernels are patches of one map: ``_patch_down_tables`` gets U_l and
-    the kernel rows from that map directly.
+    padding. Only attention row 0 and kernel row s−1 reach that row, so the excess is
+    Σ_b Σ_l attn(0, x'+1−b, l) R_l[:, b] with R_l[:, b] = Σ_{t_x} W_{0,t_x} V_l[s−1, s·b+t_x−1] (likewise
+    the column with Cc); it is subtracted, and the corner W_00 V_l[s−1, s−1], subtracted twice, added
+    back once. The cross-scale attention's kernels are patches of one map: ``_patch_down_tables``
+    gets these tables from that map directly.
     """
     n_ref, c, k = kernels.shape[-4], kernels.shape[-3], kernels.shape[-1]
     kern = kernels.reshape(-1, n_ref, c, k, k)
-    u = F.conv2d(F.pad(kern.reshape(-1, c, k, k), (1, 2, 1, 2)), down.weight, stride=s)   # [B·L,O,4,4]
-    krow = kern[:, :, :, s - 1].permute(0, 2, 3, 1).reshape(kern.shape[0], c * k, n_ref)   # [B,C·k,L]
-    kcol = kern[..., s - 1].permute(0, 2, 3, 1).reshape(kern.shape[0], c * k, n_ref)
-    return _down_of_transposed(attn, u.view(kern.shape[0], n_ref, *u.shape[1:]), krow, kcol, down, s)
+    nb, weight = kern.shape[0], down.weight
+    flat = kern.reshape(-1, c, k, k)
+    u = F.conv2d(F.pad(flat, (1, 2, 1, 2)), weight, stride=s).view(nb, n_ref, -1, 4, 4)       # [B,L,O,4,4]
+    r = F.conv2d(F.pad(flat[:, :, s - 1:s], (1, 2)), weight[:, :, :1], stride=(1, s))      # [B·L,O,1,4]
+    cc = F.conv2d(F.pad(flat[..., s - 1:s], (0, 0, 1, 2)), weight[..., :1], stride=(s, 1))  # [B·L,O,4,1]
+    corner = F.linear(flat[:, :, s - 1, s - 1], weight[:, :, 0, 0])                       # [B·L,O]
+    return _down_of_transposed(attn, u, r.view(nb, n_ref, -1, 4), cc.view(nb, n_ref, -1, 4),
+                               corner.view(nb, n_ref, -1), down, s)
 
 
 class CrossScaleAttention(nn.Module):
@@ -245,21 +288,28 @@ class CrossScaleAttention(nn.Module):
         embed = self.conv_assembly(x)                                     # Ṽ [B,C,Hp,Wp]
         match = self.conv_match_1(x)                                      # Q̃ [B,C/2,Hp,Wp]
         down = getattr(self, _DOWN_NAMES[s])
-        u, krow, kcol = _patch_down_tables(same_pad(embed, s * self.ksize, s), down.weight, s)   # of Ṽ's (3s)² patches
+        tables = _patch_down_tables(same_pad(embed, s * self.ksize, s), down.weight, s)   # of Ṽ's (3s)² patches
         ref = self.conv_match_2(F.interpolate(x, scale_factor=1.0 / s, mode="bilinear"))  # K̃ [B,C/2,hs,ws]
         keys = patches(ref, self.ksize, 1)                                # [B,L,C/2,3,3]
         n_ref = ref.shape[-2] * ref.shape[-1]
         norm = keys.pow(2).sum(4, keepdim=True).sum(3, keepdim=True).sum(2, keepdim=True).sqrt()
-        keys = (keys / torch.max(norm, self.escape_NaN)).flatten(2)       # L2-normalised reference patches [B,L,9C/2]
-        cols = F.unfold(same_pad(match, self.ksize, 1), self.ksize)       # [B,9C/2,Hp·Wp]
-        # with autograd: the whole batch in one go; without (inference): one image at a time, softmax in place
-        grad = torch.is_grad_enabled() and any(t.requires_grad for t in (cols, keys, u))
-        groups = [slice(None)] if grad else [slice(i, i + 1) for i in range(x.shape[0])]
+        keys = keys / torch.max(norm, self.escape_NaN)                    # L2-normalised reference patches
+        padded = same_pad(match, self.ksize, 1)
+        if torch.is_grad_enabled() and any(t.requires_grad for t in (padded, keys, tables[0])):
+            # autograd: the whole batch at once, the correlation as a convolution per image (groups)
+            b = x.shape[0]
+            corr = F.conv2d(padded.reshape(1, -1, *padded.shape[-2:]), keys.reshape(b * n_ref, *keys.shape[2:]),
+                            groups=b).view(b, n_ref, hp, wp)             # [B,L,Hp,Wp] = conv2d(Q̃, K̂)
+            attn = F.softmax(corr * self.softmax_scale, dim=1)
+            return (_down_of_transposed(attn, *tables, down, s) / 6.0)[:, :, :h, :w]
+        # inference: one image at a time, the correlation as one product, softmax in place
+        cols = F.unfold(padded, self.ksize)                               # [B,9C/2,Hp·Wp]
+        keys = keys.flatten(2)                                            # [B,L,9C/2]
         out = []
-        for g in groups:
-            corr = (keys[g] @ cols[g]).view(-1, n_ref, hp, wp)             # [b,L,Hp,Wp] = conv2d(Q̃, K̂) as one product
-            attn = F.softmax(corr * self.softmax_scale, dim=1) if grad else _softmax_in_place(corr, self.softmax_scale)
-            out.append(_down_of_transposed(attn, u[g], krow[g], kcol[g], down, s) / 6.0)   # [b,C,Hp,Wp]
+        for i in range(x.shape[0]):
+            corr = (keys[i] @ cols[i]).view(1, n_ref, hp, wp)             # [1,L,Hp,Wp]
+            attn = _softmax_in_place(corr, self.softmax_scale)
+            out.append(_down_of_transposed(attn, *(t[i:i + 1] for t in tables), down, s) / 6.0)
         return (torch.cat(out, dim=0) if len(out) > 1 else out[0])[:, :, :h, :w]
 
 

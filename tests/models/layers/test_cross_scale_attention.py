@@ -66,13 +66,18 @@ def test_patch_tables_equal_the_strided_conv_of_each_patch(s):
     c, o = 3, 5
     embed_pad = torch.randn(2, c, 3 * s + 2 * s, 3 * s + 3 * s, dtype=F64)     # 3 × 4 patches at stride s
     weight = torch.randn(o, c, 3, 3, dtype=F64)
-    u, krow, kcol = _patch_down_tables(embed_pad, weight, s)
+    u, r, cc, corner = _patch_down_tables(embed_pad, weight, s)
     kern = F.unfold(embed_pad, 3 * s, stride=s).view(2, c, 3 * s, 3 * s, -1).permute(0, 4, 1, 2, 3)   # [B,L,C,k,k]
     n_ref = kern.shape[1]
-    want_u = F.conv2d(F.pad(kern.reshape(-1, c, 3 * s, 3 * s), (1, 2, 1, 2)), weight, stride=s).view(2, n_ref, o, 4, 4)
+    padded = F.pad(kern.reshape(-1, c, 3 * s, 3 * s), (1, 2, 1, 2))             # each patch, zero-padded by 1 and 2
+    want_u = F.conv2d(padded, weight, stride=s).view(2, n_ref, o, 4, 4)
     torch.testing.assert_close(u, want_u, rtol=0, atol=1e-12)
-    torch.testing.assert_close(krow, kern[:, :, :, s - 1].permute(0, 2, 3, 1).reshape(2, c * 3 * s, n_ref), rtol=0, atol=0)
-    torch.testing.assert_close(kcol, kern[..., s - 1].permute(0, 2, 3, 1).reshape(2, c * 3 * s, n_ref), rtol=0, atol=0)
+    # R: the taps t_y = 0 only, at the patch row s−1 (padded row s); Cc likewise for columns; corner: tap (0,0)
+    want_r = F.conv2d(padded[:, :, s:s + 1], weight[:, :, :1], stride=(1, s)).view(2, n_ref, o, 4)
+    want_c = F.conv2d(padded[..., s:s + 1], weight[..., :1], stride=(s, 1)).view(2, n_ref, o, 4)
+    torch.testing.assert_close(r, want_r, rtol=0, atol=1e-12)
+    torch.testing.assert_close(cc, want_c, rtol=0, atol=1e-12)
+    torch.testing.assert_close(corner, (kern[:, :, :, s - 1, s - 1] @ weight[:, :, 0, 0].t()), rtol=0, atol=1e-12)
 
 
 def test_down_of_transposed_conv_batched_kernels():

@@ -43,3 +43,17 @@ class TestWindowOps:
         same_side = (d[..., 0] == d[..., 2]) & (d[..., 1] == d[..., 3])
         assert torch.equal(mask == 0, same_side)
         assert set(mask.unique().tolist()) <= {0.0, -100.0}
+
+
+def test_hard_window_mask_gives_the_same_attention_without_denormals():
+    from sr_lib.models.layers.window_ops import hard_window_mask
+    torch.manual_seed(0)
+    mask = shifted_window_mask(16, 16, 8, 4)                                   # [nW,64,64] 0 / -100
+    logits = torch.randn(mask.shape[0], 64, 64, dtype=torch.float64)
+    soft = (logits + mask.double()).softmax(-1)
+    hard = (logits + hard_window_mask(mask).double()).softmax(-1)
+    torch.testing.assert_close(hard, soft, rtol=0, atol=1e-40)               # the masked weights were ~1e-44
+    assert torch.equal(hard_window_mask(mask) == 0, mask == 0)
+    p32 = (torch.randn(mask.shape[0], 64, 64) + hard_window_mask(mask)).softmax(-1)
+    tiny = (p32 != 0) & (p32.abs() < torch.finfo(torch.float32).tiny)
+    assert not tiny.any()                                                     # no float32 denormals
