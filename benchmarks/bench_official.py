@@ -646,9 +646,15 @@ def measure_memory(method: str, size: str, lr_hw, scale: int, tile: int) -> dict
     return row
 
 
-def run_memory(quick: bool, threads: int, common: dict, only=None) -> list:
-    rows = []
+def run_memory(quick: bool, threads: int, common: dict, only=None, done=(), save=None) -> list:
+    """One fresh process per case; ``done``: rows of an earlier run (``--resume``) whose cases are kept,
+    not measured again; ``save(rows)`` after every case (a long run that stops keeps what it measured)."""
+    rows = list(done)
+    have = {(r["method"], r["size"], int(r["scale"])) for r in rows if "error" not in r}
+    rows = [r for r in rows if (r["method"], r["size"], int(r["scale"])) in have]
     for case in memory_cases(quick, only):
+        if (case[0], case[1], int(case[3])) in have:
+            continue
         cmd = [sys.executable, __file__, "--one-memory", json.dumps(case), "--threads", str(threads)]
         with LoadMonitor() as mon:
             res = subprocess.run(cmd, capture_output=True, text=True)
@@ -659,6 +665,8 @@ def run_memory(quick: bool, threads: int, common: dict, only=None) -> list:
             row = json.loads(res.stdout.strip().splitlines()[-1])
         row.update(loadavg=mon.summary(), **common)
         rows.append(row)
+        if save is not None:
+            save(rows)
         print(f"-- memory {row['method']} {row['size']} x{row['scale']} {row.get('lr', '')} -> {row.get('out', '')}"
               f"{' (2K refused: ' + format(row['refused_at']['est_peak_gb'], '.1f') + ' GB)' if 'refused_at' in row else ''}: "
               f"est {row.get('est_peak_gb', float('nan')):.2f} GB  "
@@ -700,6 +708,8 @@ def main(argv=None) -> int:
     ap.add_argument("--memory-only", nargs="*", default=None, metavar="METHOD[:SIZE[:SCALE]]",
                     help="memory section: only these cases, e.g. liif ciaosr:cpu eqsr:paper:30")
     ap.add_argument("--one-memory", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--resume", action="store_true",
+                    help="memory: keep the cases already in --json, measure the others (the JSON is written after every case)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.one_memory:
@@ -745,8 +755,16 @@ def main(argv=None) -> int:
         show("training step at the cpu profile (LR 24², batch 8, 144 queries, Adam)", rows,
              ["method", "official_s", "ours_s", "ratio", "first_loss_abs_diff", "max_param_diff_after_first_step",
               "loadavg"])
+    def write(rep) -> None:
+        out_json.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out_json.with_suffix(".tmp")
+        tmp.write_text(json.dumps(rep, indent=1, default=str))
+        tmp.replace(out_json)
+
     if "memory" in args.sections:
-        rows = run_memory(args.quick, args.threads, common, args.memory_only)
+        done = json.loads(out_json.read_text()).get("memory", []) if args.resume and out_json.is_file() else []
+        rows = run_memory(args.quick, args.threads, common, args.memory_only, done=done,
+                          save=lambda rows: write({**report, "memory": rows}))
         report["memory"] = rows
         show("memory: peak RSS of one super_resolve (fresh process) vs sr_lib.engine.memory.estimate", rows,
              ["method", "size", "lr", "scale", "out", "tile", "est_peak_gb", "rss_before_gb", "peak_rss_gb",
@@ -754,10 +772,7 @@ def main(argv=None) -> int:
     report["meta"]["shims"] = list(shims.APPLIED)
     report["meta"]["wall_s"] = time.perf_counter() - t_start
     report["meta"]["loadavg_end"] = os.getloadavg()
-    out_json.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_json.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=1, default=str))
-    tmp.replace(out_json)
+    write(report)
     print(f"\nwrote {out_json} (wall {report['meta']['wall_s']:.0f} s; commit {commit['commit'][:10]}"
           f"{' + uncommitted sr_lib changes' if commit['sr_lib_dirty'] else ''})")
     return 0

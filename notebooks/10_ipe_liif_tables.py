@@ -116,14 +116,14 @@ print(f"{n_runs} distinct training recipes (cached and shipped runs are reused)"
 # ## Official checkpoints (if you have them)
 #
 # Put official LIIF / MetaSR `.pth` files (EDSR-baseline or RDN encoders) under
-# `<data_root>/checkpoints/`: they are evaluated on the same test images beside our
+# `<data_root>/checkpoints/`: every table that prints their method and backbone
+# evaluates them on the same test images beside our
 # trained models, with `weights` saying so, as a check that the evaluation path
 # reproduces published models.
 
 # %%
 official = ipe_liif.official_rows(data_root)
-if 1 in SPECS and official:
-    SPECS[1] = SPECS[1].with_rows(official)
+SPECS = {k: spec.with_printed_rows(official, printed_all) for k, spec in SPECS.items()}   # each table: the lines it prints
 print(f"official checkpoints: {[r.checkpoint for r in official] or 'none found'}")
 
 # %% [markdown]

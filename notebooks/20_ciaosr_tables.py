@@ -91,6 +91,7 @@ from sr_lib.paths import figures_dir, results_dir
 from sr_lib.repro import (EVAL_BUDGETS, METHOD_LABELS, TableSpec, claim_summary, verdict_counts, combine, compare_table, load_eval_set,
                           load_tables, plan_test_sets, read_raw, run_table, side_by_side_table, training_recipes,
                           write_csv)
+from sr_lib.repro.claims import official_summary
 from sr_lib.repro.papers import ciaosr
 from sr_lib.repro.papers.ciaosr import (TABLE_COLUMNS, add_lpips, lpips_status, model_sizes, run_synthesis,
                                         size_time_lines, time_inference, unavailable_lines)
@@ -139,6 +140,22 @@ if RUN:
     display(pd.concat([spec.rows_frame() for spec in RUN.values()], ignore_index=True))
 n_runs = len(training_recipes(RUN.values()))
 print(f"{n_runs} distinct training recipes x {len(seeds)} seed(s) (cached runs are reused, also across notebooks)")
+
+# %% [markdown]
+# ## Official checkpoints (if you have them)
+#
+# Put official LIIF / MetaSR / LTE `.pth` files (the liif and lte repositories' layout;
+# EDSR-baseline, RDN or SwinIR encoders) under `<data_root>/checkpoints/`: each is evaluated on
+# the same test images beside our trained models, in every table above that prints its line
+# (Table 1 on all three backbones, Tables 2 and 3 on RDN / SwinIR, Tables 7 and 8 on RDN), with
+# `weights` saying so, as a check that the evaluation path reproduces published models. They
+# are extra lines, never part of the claims. ITSRN and CiaoSR were released in their own
+# repositories' formats, which sr_lib does not read.
+
+# %%
+official = ciaosr.official_rows(data_root)
+RUN = {k: spec.with_printed_rows(official, printed_all) for k, spec in RUN.items()}
+print(f"official checkpoints: {[r.checkpoint for r in official] or 'none found'}")
 
 # %% [markdown]
 # ## Train (or reuse) and evaluate (Tables 1–5, 7, 8)
@@ -250,8 +267,8 @@ extra = []
 if 8 in RUN and not lpips_reason:          # lpips and its trunk weights are here: compute it
     sets8 = {ts.dataset: load_eval_set(ts, data_root)
              for ts in plan_test_sets(["Urban100"], profile, data_root or None, budget)}
-    raw8 = add_lpips(results[8].raw, SPECS[8], profile, sets8, data_root=data_root or None, device=device)
-    sp = SPECS[8]
+    raw8 = add_lpips(results[8].raw, RUN[8], profile, sets8, data_root=data_root or None, device=device)
+    sp = RUN[8]                                                 # with its official lines, if any
     lp = side_by_side_table(TableSpec(sp.paper, sp.table, sp.rows, metrics=("lpips",)), raw8, profile,
                             data_root=data_root or None, budget=budget, tables=printed_all)
     extra.append(lp.assign(note="LPIPS (lpips package, AlexNet) on the whole RGB image")[TABLE_COLUMNS])
@@ -367,9 +384,12 @@ for table, fig in claim_margin_figures(evaluated, "CiaoSR", profile,
 #   mixes the two (some methods counted with their encoder, others without), its size
 #   comparison between methods does not hold as printed.
 # - **Table 9** has no number of ours: see the notes in the CSV.
+# - **Official checkpoints**, when `<data_root>/checkpoints/` has some, are extra lines of
+#   published weights on our test images (the cell below names them); no claim uses them.
 
 # %%
 print("\n".join(claim_summary(claims)))
+print(f"official checkpoints evaluated: {official_summary(allt) or 'none found'}")
 if 7 in tables:
     for r in sizes.itertuples():
         label = METHOD_LABELS[r.method]

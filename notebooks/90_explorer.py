@@ -34,13 +34,15 @@
 # Headless (`python -m sr_lib run-notebooks`, which passes `interactive = False`), the
 # notebook renders each panel once for a default setting and writes the crop PSNRs to
 # `results/<profile>/explorer.csv`. In a live kernel (the default), dropdowns and a
-# continuous scale slider redraw every panel. The models are those the series trains, reused from the run
-# cache (`sr_lib.engine.train.train`); at `smoke` they have seen 4 training steps,
-# so their pictures show the plumbing, not the methods.
+# continuous scale slider redraw every panel. The models are those the series trains: at `cpu` the
+# committed, health-checked weights of `results/cpu/weights/` where they are shipped, otherwise trained
+# or reused from the run cache (`sr_lib.repro.load_or_train`); at `smoke` they have seen 4 training
+# steps, so their pictures show the plumbing, not the methods.
 
 # %% tags=["parameters"]
 profile: str = "cpu"          # smoke | cpu | paper: which trained models to load (or train)
 seed: int = 0                 # training seed of the models
+retrain: bool = False         # True: train the models here even where shipped cpu weights exist
 data_root: str = ""           # empty: resolver default (SR_DATA, <repo>/data, else scikit-image images)
 device: str = "auto"          # auto | cpu | cuda | cuda:N
 interactive: bool = True      # the ipywidgets explorer in a live kernel; the headless runner passes False
@@ -74,11 +76,13 @@ print(f"images from {root} ({image_set.name}): "
 # %% [markdown]
 # ## 1. The models
 #
-# One call per method: a finished run with the same key (method, sizes, config,
-# seed, training data) is loaded from the cache, otherwise it is trained now.
+# One call per method: shipped weights with the run's key (method, sizes, config, seed, training
+# data) are loaded; else a finished run with that key is loaded from the cache, otherwise it is
+# trained now.
 
 # %%
-models = trained_models(methods, backbone, profile=profile, seed=seed, data_root=data_root, device=device)
+models = trained_models(methods, backbone, profile=profile, seed=seed, data_root=data_root, device=device,
+                        retrain=retrain)
 for m, model in models.items():
     info = model.train_info
     print(f"{m:9s} {info['key']}  ({len(info['loss'])} iterations, final loss {info['loss'][-1]:.4f})")

@@ -6,6 +6,7 @@ The flat surface the notebooks use::
     sr_lib.list_models()                                        # registered methods
     model = sr_lib.make("ipe-liif", backbone="rdn")             # an untrained model
     model = sr_lib.train("liif", "edsr-baseline", profile="smoke")   # trained, or taken from the run cache
+    model = sr_lib.pretrained("liif")                           # the shipped cpu weights (results/cpu/weights/)
     model = sr_lib.load("final.pt")                             # an sr_lib or official LIIF/MetaSR/LTE checkpoint
     sr = sr_lib.super_resolve(model, lr, scale=2.5)             # [B,3,h,w] in [0,1] → [B,3,H,W]
     scores = sr_lib.evaluate(model, image_set, 4.0, "liif")     # PSNR / SSIM under a paper's protocol
@@ -30,6 +31,7 @@ _FROM = {
     "sr_lib.engine.evaluate": ("evaluate",),
     "sr_lib.engine.inference": ("super_resolve",),
     "sr_lib.engine.train": ("train",),
+    "sr_lib.repro.run_cards": ("pretrained",),
 }
 _ALIASES = {"load": "load_checkpoint"}
 _LAZY = {name: (module, name) for module, names in _FROM.items() for name in names}

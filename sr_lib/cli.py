@@ -27,6 +27,7 @@ EQSR and their baselines), and the papers' tables regenerated on this machine.""
 # command -> (module whose add_cli builds its sub-parser, the line --help shows); in help order.
 # tests/test_cli.py checks these lines against what the modules register.
 COMMANDS = {
+    "demo": ("sr_lib.repro.demo", "super-resolve an image with the shipped cpu weights"),
     "evaluate": ("sr_lib.engine.evaluate", "PSNR/SSIM of a method on a dataset under a paper's protocol"),
     "train": ("sr_lib.engine.train", "train a method (or reuse its cached run)"),
     "data": ("sr_lib.data.download", "list or download datasets and official checkpoints"),
@@ -37,6 +38,7 @@ COMMANDS = {
 }
 
 EPILOG = """examples:
+  python -m sr_lib demo photo.png --scale 3.3
   python -m sr_lib data list
   python -m sr_lib evaluate --method bicubic --dataset Set5 --scale 2 --protocol liif
   python -m sr_lib train --method liif --backbone edsr-baseline --profile smoke

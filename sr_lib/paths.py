@@ -52,9 +52,14 @@ def _check_profile(profile: str) -> str:
     return profile
 
 
+def results_root(profile: str) -> Path:
+    """``results/<profile>`` (or ``$SR_RESULTS/<profile>``), not created."""
+    return Path(os.environ.get("SR_RESULTS") or repo_root() / "results") / _check_profile(profile)
+
+
 def results_dir(profile: str) -> Path:
-    root = Path(os.environ.get("SR_RESULTS") or repo_root() / "results")
-    p = root / _check_profile(profile)
+    """``results_root(profile)``, created if missing (for writers)."""
+    p = results_root(profile)
     p.mkdir(parents=True, exist_ok=True)
     return p
 
@@ -97,9 +102,30 @@ def check_writable_folder(folder, what: str = "output folder", probe_bytes: int 
     return folder
 
 
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file + rename: never a half-written file."""
+def check_target_file(path, what: str = "file") -> Path:
+    """``path`` as the target of an atomic write (temporary file + ``os.replace``), checked before
+    anything is written: it must not be a folder, nor exist as anything but a regular file (a
+    device such as ``/dev/null``, a FIFO or a socket would be *replaced* by the file), nor lie under
+    a path component that is a file. One-line ``OSError`` / ``ValueError`` naming it otherwise."""
     path = Path(path)
+    if path.name in ("", ".", ".."):
+        raise ValueError(f"cannot write {what} {str(path)!r}: the path needs a file name")
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {what} {path}: it is a folder")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"cannot write {what} {path}: it exists and is not a regular file (a device or FIFO?)")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"cannot write {what} {path}: {parent} is not a folder")
+    return path
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file + rename: never a half-written file
+    (``check_target_file`` first)."""
+    path = check_target_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:

@@ -754,3 +754,234 @@ class TestOneTrainerPerRun:                                             # class 
         assert (rdir / "train.lock").is_file()
         with RunLock(rdir):
             assert f"pid {os.getpid()}" in (rdir / "train.lock").read_text()
+
+
+# =============================================================================================
+# issue 15, second probe: what still got through the landed code, one class per section
+# =============================================================================================
+import stat  # noqa: E402
+
+from sr_lib.paths import atomic_write_text  # noqa: E402
+
+
+def safetensors_with_header(path, header) -> None:
+    raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw)
+
+
+def nested(depth: int, leaf=16):
+    for _ in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+class TestDeeplyNestedValuesAreOneLine:
+    """A value nested 100,000 deep overflowed the stack (RecursionError: exit 1) in the JSON parse of a
+    .safetensors header, in the content hash of a .pt file, and in deepcopy of a --option value."""
+
+    @pytest.mark.parametrize("header,msg", [
+        (b"[" * 100_000 + b"]" * 100_000, "bad JSON header"),
+        ({"__metadata__": {"format": "sr_lib/1", "model": "[" * 100_000 + "]" * 100_000}},
+         "unreadable metadata 'model'"),
+    ])
+    def test_safetensors_header(self, tmp_path, capsys, header, msg):
+        path = tmp_path / "deep.safetensors"
+        safetensors_with_header(path, header)
+        with pytest.raises(CheckpointError, match=msg) as e:
+            load_checkpoint(path)
+        assert str(path) in one_line(e.value)
+        assert msg in eval_fails(capsys, tmp_path, path)
+
+    def test_pt_checkpoint(self, tmp_path, capsys):
+        ck = own_ckpt()
+        ck["sha256"] = "0" * 64                          # the content hash is what recursed
+        ck["extra"] = nested(3000)
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(20_000)                    # torch.save itself recurses
+        try:
+            path = crafted(tmp_path, ck)
+        finally:
+            sys.setrecursionlimit(old)
+        with pytest.raises(CheckpointError, match="more than 64 levels deep"):
+            load_checkpoint(path)
+        assert "more than 64 levels deep" in eval_fails(capsys, tmp_path, path)
+
+    def test_model_options(self, tmp_path, capsys):
+        with pytest.raises(ModelArgsError, match="nests more than 16 levels") as e:
+            check_model_args("liif", {"hidden": nested(40)})
+        one_line(e.value)
+        for argv in (["--option", "hidden=" + "[" * 900 + "]" * 900],
+                     ["--option", "hidden=" + "[" * 100_000 + "]" * 100_000],
+                     ["--set", "milestones=" + "[" * 100_000 + "]" * 100_000]):
+            err = run_cli(capsys, *TRAIN, "--data-root", tmp_path, "--out", tmp_path / "runs", *argv)
+            assert "levels deep" in err and argv[1].split("=")[0] in err
+        assert tree(tmp_path) == []
+
+
+class TestSafetensorsCardIsChecked:
+    @pytest.mark.parametrize("card,msg", [("[1]", "'card' must be a JSON object, got list"),
+                                          ('{"psnr": NaN}', "NaN is not a finite JSON number")])
+    def test_card(self, tmp_path, capsys, card, msg):
+        from safetensors.torch import save_file
+        model = smoke_model("liif")
+        meta = {"format": "sr_lib/1", "model": json.dumps(model.spec), "card": card}
+        path = tmp_path / "w.safetensors"
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path), metadata=meta)
+        with pytest.raises(CheckpointError, match=msg) as e:
+            read_checkpoint(path)
+        assert str(path) in one_line(e.value)
+        assert msg in eval_fails(capsys, tmp_path, path)
+
+
+class TestWritersNeverReplaceWhatIsNotAFile:
+    """save_image wrote through os.replace: a FIFO or device at the target was replaced by a PNG, a
+    folder or a file on the way gave errno text naming the temporary file, and a failed write left
+    the folders it had made."""
+
+    @pytest.mark.parametrize("kind", ["fifo", "folder", "under-a-file"])
+    def test_every_atomic_writer(self, tmp_path, kind):
+        target = tmp_path / "t.png"
+        if kind == "fifo":
+            os.mkfifo(target)
+        elif kind == "folder":
+            target.mkdir()
+        else:
+            (tmp_path / "f").write_text("x")
+            target = tmp_path / "f" / "t.png"
+        msg = {"fifo": "not a regular file", "folder": "it is a folder", "under-a-file": "is not a folder"}[kind]
+        before = tree(tmp_path)
+        for what, write in (("image", lambda: save_image(target, np.zeros((2, 2, 3), np.uint8))),
+                            ("checkpoint", lambda: save_checkpoint(target, smoke_model("liif"))),
+                            ("file", lambda: atomic_write_text(target, "x"))):
+            with pytest.raises((OSError, ValueError), match=f"cannot write {what} {target}: .*{msg}") as e:
+                write()
+            one_line(e.value)
+        assert tree(tmp_path) == before
+        if kind == "fifo":
+            assert stat.S_ISFIFO(os.lstat(target).st_mode)
+
+    def test_a_failed_image_write_leaves_no_folder(self, tmp_path):
+        code = ("import resource, signal, sys, numpy as np; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+                "resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100)); from sr_lib.data.io import save_image\n"
+                "try:\n save_image(sys.argv[1], np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))\n"
+                "except OSError as e:\n print(e); sys.exit(3)")
+        r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "new" / "deeper" / "a.png")],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 3, r.stderr
+        assert one_line(r.stdout) == f"cannot write image {tmp_path / 'new' / 'deeper' / 'a.png'}: File too large"
+        assert tree(tmp_path) == []
+
+
+def exif_rotated_jpeg(path, orientation: int = 6):
+    im = Image.fromarray(np.random.default_rng(0).integers(0, 256, (8, 12, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    im.save(path, exif=exif.tobytes(), quality=95)
+    return path
+
+
+class TestImagesThatLoadedWrongSilently:
+    def test_exif_orientation_is_warned_or_applied(self, tmp_path):
+        path = exif_rotated_jpeg(tmp_path / "rot.jpg")
+        with pytest.warns(UserWarning, match="EXIF orientation 6 says viewers show it rotated 90°") as rec:
+            stored = load_image(path)
+        assert str(path) in one_line(rec[0].message)
+        assert stored.shape == (8, 12, 3)                                  # as stored: the official loaders
+        shown = load_image(path, exif_orientation=True)
+        assert shown.shape == (12, 8, 3)
+        assert np.array_equal(shown, np.rot90(stored, -1))                 # orientation 6: 90° clockwise
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            load_image(path, exif_orientation=True)
+            Image.fromarray(stored).save(tmp_path / "plain.png")
+            load_image(tmp_path / "plain.png")                              # no tag: no warning
+
+    def test_32_bit_integer_images_outside_16_bits_are_refused(self, tmp_path):
+        Image.fromarray(np.array([[0, 1000, 70000, 2 ** 31 - 1]], np.int32), "I").save(tmp_path / "i.tif")
+        with pytest.raises(ValueError, match=r"32-bit integer image with values \[0, 2147483647\]") as e:
+            load_image(tmp_path / "i.tif")                                   # was [0, 4, 255, 255]: clipped
+        assert "i.tif" in one_line(e.value)
+        Image.fromarray(np.array([[0, 257, 65535]], np.int32), "I").save(tmp_path / "ok.tif")
+        assert load_image(tmp_path / "ok.tif")[0, :, 0].tolist() == [0, 1, 255]
+
+
+class TestEvaluateNamesTheImageTooSmallForTheProtocol:
+    @pytest.mark.parametrize("hw,msg", [((1, 1), "LR smaller than 1 pixel"), ((3, 3), "border shave")])
+    def test_tiny_image(self, tmp_path, capsys, hw, msg):
+        folder = tmp_path / "benchmark" / "Set5" / "HR"
+        folder.mkdir(parents=True)
+        Image.fromarray(np.zeros((*hw, 3), np.uint8)).save(folder / "tiny.png")
+        out = tmp_path / "res" / "r.csv"
+        err = run_cli(capsys, "evaluate", "--method", "bicubic", "--dataset", "Set5", "--scale", "2",
+                      "--protocol", "liif", "--data-root", tmp_path, "--out", out)
+        assert "Set5 image tiny: " in err and msg in err
+        assert not out.parent.exists()
+
+
+class TestRunNotebooksOnly:
+    """``--only`` with no names ran the whole series (hours); a name matching nothing created the
+    results folder first."""
+
+    @pytest.mark.parametrize("argv,msg", [(["--only"], "expected at least one argument"),
+                                          (["--only", "zzz"], "no notebooks match --only zzz")])
+    def test_cli(self, tmp_path, capsys, monkeypatch, argv, msg):
+        from sr_lib.repro import runner
+        monkeypatch.setenv("SR_RESULTS", str(tmp_path / "results"))
+        monkeypatch.setattr(runner, "_run_with_progress", lambda *a: pytest.fail("a notebook started"))
+        try:
+            code = cli_main(["run-notebooks", "--profile", "smoke", *argv])
+        except SystemExit as e:                      # argparse usage errors exit with code 2
+            code = e.code
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and one_line(err).startswith("error: ") and msg in err
+        assert tree(tmp_path) == []
+
+    @pytest.mark.parametrize("only", [[], [""], ["  "]])
+    def test_api(self, tmp_path, monkeypatch, only):
+        from sr_lib.repro import runner
+        monkeypatch.setenv("SR_RESULTS", str(tmp_path / "results"))
+        monkeypatch.setattr(runner, "_run_with_progress", lambda *a: pytest.fail("a notebook started"))
+        with pytest.raises(ValueError, match="--only needs notebook name prefixes"):
+            runner.run_series("smoke", only=only, report=False)
+        assert tree(tmp_path) == []
+
+
+class TestFailedDownloadsLeaveNoFolder:
+    @pytest.mark.parametrize("member,sha,msg", [("x/y.txt", "0" * 64, "sha256 mismatch"),
+                                                ("../../escaped.txt", None, "escapes the target folder")])
+    def test_bad_hash_and_zip_slip(self, tmp_path, capsys, monkeypatch, member, sha, msg):
+        import hashlib
+        import zipfile
+        import sr_lib.data.download as dl
+        archive = tmp_path / "src" / "a.zip"
+        archive.parent.mkdir()
+        with zipfile.ZipFile(archive, "w") as z:
+            z.writestr(member, "x")
+        monkeypatch.setitem(dl.SOURCES, "DIV2K_valid_HR",
+                            dl.Source("DIV2K_valid_HR", archive.as_uri(), "zip", "DIV2K", "test"))
+        root = tmp_path / "data"
+        root.mkdir()
+        code = cli_main(["data", "download", "DIV2K_valid_HR", "--data-root", str(root),
+                         "--sha256", sha or hashlib.sha256(archive.read_bytes()).hexdigest()])
+        *progress, err = capsys.readouterr().err.strip().splitlines()    # "downloading ...", then the error
+        assert code == 2 and progress[0].startswith("downloading ") and err.startswith("error: ") and msg in err
+        assert not any(line.startswith("error") for line in progress)
+        assert tree(root) == [] and not (tmp_path / "escaped.txt").exists()
+
+
+class TestFloatImagesConvertInBlocks:
+    def test_block_conversion_is_the_documented_rule_and_refuses_anywhere(self, monkeypatch):
+        """``as_uint8_image`` converts floats in blocks of rows (its temporaries were ~80 B per pixel);
+        the result is ``round(v·255)`` exactly, and a bad value in any block is still refused."""
+        from sr_lib.data.io import as_uint8_image
+        rng = np.random.default_rng(0)
+        img = rng.random((700, 6001, 3)).astype(np.float32)             # 12.6 M values: 4 blocks
+        img[::97, ::89] = 0.5 / 255 * np.arange(3)                      # exact .5 ties of v·255
+        want = np.floor(np.clip(img.astype(np.float64), 0, 1) * 255.0 + 0.5).astype(np.uint8)
+        assert np.array_equal(as_uint8_image(img), want)
+        assert np.array_equal(as_uint8_image(torch.from_numpy(img).permute(2, 0, 1)), want)   # a strided view
+        for r, v, msg in ((699, np.nan, "1 NaN or inf"), (350, 1.5, r"\[0, 1.5\]")):
+            bad = img.copy()
+            bad[r, 7, 1] = v
+            with pytest.raises(ValueError, match=msg):
+                as_uint8_image(bad)

@@ -210,20 +210,26 @@ def download(name: str, data_root=None, sha256: str | None = None, keep_archive:
     from sr_lib.paths import check_writable_folder
     check_writable_folder(root, "data root")
     archive = root / ".downloads" / Path(src.url).name
-    print(f"downloading {src.url} -> {archive}", file=sys.stderr)
-    digest = fetch(src.url, archive, expected)
-    if expected:
-        print(f"sha256 verified: {digest}", file=sys.stderr)
-    else:
-        plain = " over plain http" if src.url.startswith("http:") else ""
-        print(f"sha256 {digest} (UNVERIFIED{plain}: no confirmed checksum is recorded for {src.name}; "
-              f"pin it: --sha256 {digest})", file=sys.stderr)
     target = root / src.target
+    # the folders this download creates, deepest first: removed again when it leaves them empty
+    made = sorted({q for p in (archive.parent, target) for q in (p, *p.parents)
+                   if not q.exists() and root in q.parents}, key=lambda q: -len(q.parts))
     try:
+        print(f"downloading {src.url} -> {archive}", file=sys.stderr)
+        digest = fetch(src.url, archive, expected)
+        if expected:
+            print(f"sha256 verified: {digest}", file=sys.stderr)
+        else:
+            plain = " over plain http" if src.url.startswith("http:") else ""
+            print(f"sha256 {digest} (UNVERIFIED{plain}: no confirmed checksum is recorded for {src.name}; "
+                  f"pin it: --sha256 {digest})", file=sys.stderr)
         placed = extract(archive, target)
     finally:
         if not keep_archive:
             archive.unlink(missing_ok=True)
+        for folder in made:                     # a failed (or archive-only) download leaves no empty folder
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
     print(f"extracted {', '.join(placed) or 'nothing new'} into {target}", file=sys.stderr)
     return target
 

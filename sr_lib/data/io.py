@@ -6,7 +6,12 @@ Conversions made on load (all official loaders end in 8-bit RGB):
 - RGBA / LA → the alpha channel is **dropped** (no compositing onto a background), because
   the official loaders (``PIL.Image.convert('RGB')`` / OpenCV ``IMREAD_COLOR``) do the same;
 - 16-bit grayscale (PIL modes ``I;16*`` / ``I``) → ``round(v · 255 / 65535)``. 16-bit RGB
-  PNGs are reduced to 8 bits by PIL itself when it opens them.
+  PNGs are reduced to 8 bits by PIL itself when it opens them. A 32-bit integer image (mode ``I``)
+  with values outside 0..65535 is refused (it is no 8- or 16-bit image; clipping would be silent);
+- EXIF orientation: the pixels are read **as stored**, as the official loaders read them (PIL's
+  ``open().convert('RGB')`` ignores the tag); a file whose tag says it is shown rotated or mirrored
+  gets a one-line warning naming it, and ``load_image(path, exif_orientation=True)`` applies the tag
+  (``PIL.ImageOps.exif_transpose``: what a photo viewer shows).
 
 Untrusted files: ``load_image`` reads the header first and refuses an image of more than
 ``max_image_pixels()`` = memory budget / ``BYTES_PER_PIXEL`` (3 GB / 64 B ≈ 50 Mpx by default)
@@ -25,6 +30,7 @@ writing anything):
 """
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from pathlib import Path
@@ -47,17 +53,43 @@ def _first_line(e: BaseException) -> str:
     return (text.splitlines()[0] if text else type(e).__name__)[:200]
 
 
-def load_image(path, max_pixels: float | None = None) -> np.ndarray:
+# EXIF orientation tag (0x0112) values other than 1 → how the stored pixels differ from what viewers show
+EXIF_ORIENTATION = {2: "mirrored", 3: "rotated 180°", 4: "flipped upside down", 5: "transposed",
+                    6: "rotated 90°", 7: "transversed", 8: "rotated 270°"}
+
+
+def _exif_orientation(im: Image.Image) -> int:
+    """The EXIF orientation tag of ``im`` (1 = as stored; a missing or unreadable tag counts as 1)."""
+    try:
+        value = im.getexif().get(0x0112, 1)
+    except Exception:           # a corrupt EXIF block does not make the pixels unreadable
+        return 1
+    return value if value in EXIF_ORIENTATION else 1
+
+
+def load_image(path, max_pixels: float | None = None, *, exif_orientation: bool = False) -> np.ndarray:
     """Read ``path`` → uint8 RGB ``[H, W, 3]``.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` (one line, naming
     the file) for an image over ``max_pixels`` (default ``max_image_pixels()``; checked on the
     header, before decoding) and for anything PIL cannot decode (corrupt or truncated files).
+    ``exif_orientation``: apply the file's EXIF orientation (as a viewer shows it); by default the
+    pixels are read as stored, with a warning when the tag says they are shown otherwise.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image not found: {path}" + (" (a folder)" if path.is_dir() else ""))
     limit = max_image_pixels() if max_pixels is None else float(max_pixels)
+    img, orientation = _decode(path, limit, exif_orientation)
+    if orientation != 1 and not exif_orientation:
+        warnings.warn(f"{path}: its EXIF orientation {orientation} says viewers show it {EXIF_ORIENTATION[orientation]}; "
+                      "read as stored, like the official loaders (load_image(..., exif_orientation=True) applies it)",
+                      stacklevel=2)
+    return img
+
+
+def _decode(path: Path, limit: float, exif_orientation: bool) -> tuple[np.ndarray, int]:
+    """``load_image``'s decode: ``(uint8 [H, W, 3], EXIF orientation)`` with every failure one line."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")     # PIL's bomb warning (our limit applies), corrupt-EXIF notes
@@ -70,7 +102,11 @@ def load_image(path, max_pixels: float | None = None) -> np.ndarray:
                                      f"{limit / 1e6:.1f} Mpx limit of the {default_budget() / 2**30:.1f} GB memory "
                                      "budget (SR_MEMORY_BUDGET); not decoded")
                 im.load()
-                return to_rgb_uint8(im)
+                orientation = _exif_orientation(im)
+                if exif_orientation and orientation != 1:
+                    from PIL import ImageOps
+                    return to_rgb_uint8(ImageOps.exif_transpose(im)), orientation
+                return to_rgb_uint8(im), orientation
     except Image.DecompressionBombError as e:
         raise ValueError(f"image {path} is too large to decode (a decompression bomb?): {_first_line(e)}") from None
     except ValueError as e:
@@ -86,6 +122,9 @@ def to_rgb_uint8(im: Image.Image) -> np.ndarray:
     """A PIL image in any common mode → uint8 RGB ``[H, W, 3]`` (rules in the module doc)."""
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         a = np.asarray(im, dtype=np.float64)
+        if a.size and (a.min() < 0 or a.max() > 65535):
+            raise ValueError(f"a 32-bit integer image with values [{a.min():.0f}, {a.max():.0f}] is not an 8- or "
+                             "16-bit image (values outside 0..65535 would be clipped); convert it first")
         hi = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
         a = np.clip(np.floor(a * (255.0 / hi) + 0.5), 0, 255).astype(np.uint8)
         return np.repeat(a[:, :, None], 3, axis=2)
@@ -128,27 +167,57 @@ def as_uint8_image(img) -> np.ndarray:
                              "scale them to uint8 first")
         return a.astype(np.uint8)
     if np.issubdtype(a.dtype, np.floating):
-        f = a.astype(np.float64)
-        if not np.isfinite(f).all():
-            raise ValueError(f"save_image: the image holds {int((~np.isfinite(f)).sum())} NaN or inf values")
-        lo, hi = float(f.min()), float(f.max())
+        # in blocks of rows (~32 MB of float64 each): a whole-image float64 copy and its temporaries
+        # were ~80 B per pixel, many times the float32 image itself
+        out = np.empty(a.shape, np.uint8)
+        rows = max(1, (1 << 22) // max(1, a[0].size))
+        n_bad, lo, hi = 0, math.inf, -math.inf
+        for r in range(0, a.shape[0], rows):
+            f = a[r:r + rows].astype(np.float64)
+            finite = np.isfinite(f)
+            if not finite.all():
+                n_bad += int((~finite).sum())
+                continue
+            lo, hi = min(lo, float(f.min())), max(hi, float(f.max()))
+            np.clip(f, 0.0, 1.0, out=f)
+            f *= 255.0
+            f += 0.5
+            np.floor(f, out=f)
+            out[r:r + rows] = f
+        if n_bad:
+            raise ValueError(f"save_image: the image holds {n_bad} NaN or inf values")
         if lo < -1e-6 or hi > 1 + 1e-6:
             hint = "; it looks like 0..255: divide by 255 or cast to uint8" if lo >= 0 and hi <= 255 else ""
             raise ValueError(f"save_image: float pixel values must be in [0, 1], got [{lo:g}, {hi:g}]{hint}")
-        return np.floor(np.clip(f, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        return out
     raise ValueError(f"save_image: cannot store {a.dtype} pixels (uint8, integers 0..255 or floats in [0, 1])")
 
 
 def save_image(path, img) -> None:
     """Write ``img`` (``as_uint8_image`` rules) as PNG atomically (tmp + rename); nothing is
-    written when it is refused."""
+    written when it is refused or fails: no file, and no folder it created for it. A target that
+    is a folder or not a regular file (a device, a FIFO) is refused before anything is written;
+    a failed write (read-only or full disk) is an ``OSError`` naming the image, one line."""
+    from sr_lib.paths import check_target_file
     arr = as_uint8_image(img)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_target_file(path, "image")
+    created = []                                # folders made for this image: removed again on failure
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
+        for folder in reversed([path.parent, *path.parent.parents]):
+            if not folder.exists():
+                folder.mkdir(exist_ok=True)
+                created.append(folder)
         Image.fromarray(arr).save(tmp, format="PNG")
         os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        for folder in reversed(created):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise type(e)(f"cannot write image {path}: {e.strerror or _first_line(e)}") from None
     finally:
         if tmp.exists():
             tmp.unlink()

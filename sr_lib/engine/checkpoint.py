@@ -49,13 +49,14 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from sr_lib.models.registry import ModelArgsError, check_model_args, list_models, make
+from sr_lib.models.registry import ModelArgsError, check_model_args, list_models, make, nesting_depth
 from sr_lib.official.checkpoint import (OFFICIAL_CHECKPOINT_NAMES, is_official_checkpoint, official_checkpoint_dict,
                                         official_checkpoint_model, verify_official_file)
 
 FORMAT = "sr_lib/1"
 HASH_KEY = "sha256"                 # top-level entry: content_hash of everything else in the file
 MAX_SAFETENSORS_HEADER = 64 << 20   # bytes of JSON header a .safetensors file may declare
+MAX_NESTING = 64                    # levels of dicts / lists in a checkpoint (real ones nest < 10; 1e5 overflow the stack)
 
 
 class CheckpointError(ValueError):
@@ -132,7 +133,9 @@ def checkpoint_dict(model: nn.Module, **extra) -> dict:
 
 def _atomic_save(obj, path: Path) -> None:
     """``torch.save`` (or raw ``bytes``) to ``path`` via a temporary file + fsync + ``os.replace``
-    (+ fsync of the folder)."""
+    (+ fsync of the folder); a target that is a folder, a device or a FIFO is refused first."""
+    from sr_lib.paths import check_target_file
+    check_target_file(path, "checkpoint")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
@@ -197,6 +200,10 @@ def _first_line(e: BaseException) -> str:
     return (text.splitlines()[0] if text else type(e).__name__)[:200]
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a finite JSON number")
+
+
 def _read_safetensors(path: Path, map_location) -> dict:
     """A ``.safetensors`` file written by :func:`save_weights` → the checkpoint dict it stands for."""
     from safetensors.torch import load_file
@@ -208,18 +215,23 @@ def _read_safetensors(path: Path, map_location) -> dict:
             raise CheckpointError(f"{path}: not a readable .safetensors file (truncated or corrupt header)")
         try:
             header = json.loads(f.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             raise CheckpointError(f"{path}: not a readable .safetensors file (bad JSON header: {_first_line(e)})") from None
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     if not (isinstance(meta, dict) and meta.get("format") == FORMAT and "model" in meta):
         raise CheckpointError(f"{path}: a .safetensors file without sr_lib metadata (expected format "
                               f"{FORMAT!r}, the model spec and its hash; write it with save_weights)")
-    try:
-        spec, card = json.loads(meta["model"]), json.loads(meta.get("card") or "{}")
-    except (TypeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: unreadable metadata in .safetensors header: {_first_line(e)}") from None
+    parsed = {}
+    for key, text in (("model", meta["model"]), ("card", meta.get("card") or "{}")):
+        try:        # strict JSON: NaN / Infinity are no value save_weights writes
+            parsed[key] = json.loads(text, parse_constant=_no_constant)
+        except (TypeError, ValueError, RecursionError) as e:
+            raise CheckpointError(f"{path}: unreadable metadata {key!r} in .safetensors header: {_first_line(e)}") from None
+    spec, card = parsed["model"], parsed["card"]
     if not (isinstance(spec, dict) and {"name", "args"} <= set(spec)):
         raise CheckpointError(f"{path}: .safetensors metadata 'model' must hold name and args")
+    if not isinstance(card, dict):
+        raise CheckpointError(f"{path}: .safetensors metadata 'card' must be a JSON object, got {type(card).__name__}")
     try:
         device = str(map_location) if map_location is not None else "cpu"
         sd = load_file(str(path), device=device)
@@ -233,6 +245,9 @@ def _read_safetensors(path: Path, map_location) -> dict:
 
 
 def _check_layout(ckpt, path) -> None:
+    if nesting_depth(ckpt, MAX_NESTING) > MAX_NESTING:
+        raise CheckpointError(f"{path}: the checkpoint nests dicts / lists more than {MAX_NESTING} levels deep: "
+                              "not a checkpoint sr_lib or the official code writes")
     spec = ckpt.get("model") if isinstance(ckpt, dict) else None
     if not (isinstance(spec, dict) and {"name", "sd"} <= set(spec)):
         raise CheckpointError(f"{path}: not an sr_lib or LIIF/MetaSR/LTE checkpoint "

@@ -174,13 +174,19 @@ def evaluate(upscaler, dataset, scale, protocol, data_root=None,
     for i, (name, hr) in enumerate(dataset):
         if limit is not None and i >= limit:
             break
-        lr, hr_c = proto.make_pair(hr, s)
+        try:                # the protocol's refusals (an image too small for the scale or the shave), named
+            lr, hr_c = proto.make_pair(hr, s)
+        except ValueError as e:
+            raise ValueError(f"{dataset.name} image {name}: {e}") from None
         budget = image_budget(up, name, lr.shape[:2], hr_c.shape[:2], s)
         if isinstance(up, ModelUpscaler):
             sr = up(to_tensor01(lr), hr_c.shape[:2], s, budget=budget)   # [1,3,H,W]
         else:
             sr = up(to_tensor01(lr), hr_c.shape[:2], s)
-        p, q = proto.score(sr, hr_c, s, metric_name)
+        try:
+            p, q = proto.score(sr, hr_c, s, metric_name)
+        except ValueError as e:
+            raise ValueError(f"{dataset.name} image {name}: {e}") from None
         if math.isnan(p) or math.isnan(q):
             raise ValueError(f"{dataset.name} {name} x{s:g}: PSNR/SSIM is NaN (PSNR {p}, SSIM {q}): the "
                              "upscaler's output is not a valid image (NaN weights?); no result is recorded")

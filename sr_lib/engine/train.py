@@ -385,11 +385,18 @@ def _train_run(method, opts, cfg, images, seed, key, rdir, payload, dist, dev, p
 # CLI
 # ----------------------------------------------------------------------------------------------
 
-def _literal(text: str):
+def _literal(text: str, what: str = "value"):
+    from sr_lib.models.registry import MAX_OPTION_NESTING, nesting_depth
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError:
         return text
+    except RecursionError:
+        value = None
+    else:
+        if nesting_depth(value) <= MAX_OPTION_NESTING:
+            return value
+    raise ValueError(f"{what}={text[:16]}... nests lists / dicts more than {MAX_OPTION_NESTING} levels deep")
 
 
 def _pairs(items, what: str) -> dict:
@@ -398,7 +405,7 @@ def _pairs(items, what: str) -> dict:
         if "=" not in item:
             raise ValueError(f"{what} {item!r} is not KEY=VALUE")
         k, v = item.split("=", 1)
-        out[k] = _literal(v)
+        out[k] = _literal(v, f"{what} {k}")
     return out
 
 

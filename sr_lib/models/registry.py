@@ -71,25 +71,49 @@ MAX_ELEMENTS = 500_000_000     # parameters + buffers of a model built from untr
 MAX_MODULES = 10_000            # submodules (the largest paper-size model has 712)
 MAX_INT_OPTION = 1 << 16        # no size option (channels, blocks, window, frequencies) is legitimately larger
 MAX_OPTION_ITEMS = 4096         # entries of a list option (hidden widths, depths)
+MAX_OPTION_NESTING = 16         # levels of dicts / lists in options (official specs nest 4)
 
 
 class ModelArgsError(ValueError):
     """Model arguments that do not fit the builder or would build a model over the limits (one line)."""
 
 
-def check_option_values(args, where: str = "args") -> None:
+def nesting_depth(obj, limit: int = MAX_OPTION_NESTING) -> int:
+    """How many levels of dicts / lists / tuples ``obj`` nests, counted without recursion (a value
+    nested 100,000 deep would overflow the stack of any recursive walk: deepcopy, hashing, checks);
+    stops counting once past ``limit``."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        o, depth = stack.pop()
+        if isinstance(o, dict):
+            children = [*o.keys(), *o.values()]
+        elif isinstance(o, (list, tuple)):
+            children = o
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        stack.extend((c, depth + 1) for c in children)
+    return deepest
+
+
+def check_option_values(args, where: str = "args", _depth: int = 0) -> None:
     """Refuse values no model option takes: anything but str / bool / int / float / None and lists,
-    tuples or dicts of them; negative or huge ints (> ``MAX_INT_OPTION``); non-finite floats."""
+    tuples or dicts of them (nested at most ``MAX_OPTION_NESTING`` levels); negative or huge ints
+    (> ``MAX_INT_OPTION``); non-finite floats."""
+    if isinstance(args, (dict, list, tuple)) and _depth >= MAX_OPTION_NESTING:
+        raise ModelArgsError(f"{where} nests more than {MAX_OPTION_NESTING} levels of lists / dicts")
     if isinstance(args, dict):
         for k, v in args.items():
             if not isinstance(k, str):
                 raise ModelArgsError(f"{where}: option names must be strings, got {k!r}")
-            check_option_values(v, f"{where}.{k}")
+            check_option_values(v, f"{where}.{k}", _depth + 1)
     elif isinstance(args, (list, tuple)):
         if len(args) > MAX_OPTION_ITEMS:
             raise ModelArgsError(f"{where} has {len(args)} entries (at most {MAX_OPTION_ITEMS})")
         for i, v in enumerate(args):
-            check_option_values(v, f"{where}[{i}]")
+            check_option_values(v, f"{where}[{i}]", _depth + 1)
     elif isinstance(args, bool) or args is None or isinstance(args, str):
         if isinstance(args, str) and len(args) > 1000:
             raise ModelArgsError(f"{where} is a string of {len(args)} characters")

@@ -17,6 +17,17 @@ from sr_lib.models.registry import make_backbone
 from sr_lib.official.registry import official, scale_hw_from_cell
 
 
+# official ``encoder_spec`` name → the sr_lib backbone ``official_encoder`` builds for it
+# (``swinir-class-direct``: the SwinIR class called with its arguments, as the reference vectors register it)
+ENCODER_BACKBONES = {"edsr-baseline": "edsr-baseline", "edsr": "edsr", "rdn": "rdn", "swinir": "swinir",
+                     "swinir-class-direct": "swinir"}
+
+
+def official_backbone(encoder_name: str) -> str:
+    """The sr_lib backbone of an official encoder name (the name itself when it is not one we build)."""
+    return ENCODER_BACKBONES.get(encoder_name, encoder_name)
+
+
 def official_encoder(spec: dict) -> nn.Module:
     """Our backbone for a liif/lte-repo ``encoder_spec`` (names as in their registries)."""
     name, args = spec["name"], dict(spec.get("args", {}))
@@ -70,4 +81,5 @@ def liif_family_from_config(config: dict) -> nn.Module:
                 out_dim=imnet["out_dim"])
 
 
-__all__ = ["official_encoder", "official_query_inputs", "liif_family_forward", "liif_family_from_config"]
+__all__ = ["ENCODER_BACKBONES", "official_backbone", "official_encoder", "official_query_inputs", "liif_family_forward",
+           "liif_family_from_config"]

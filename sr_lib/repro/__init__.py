@@ -21,7 +21,9 @@ _NAMES = {
     "sr_lib.repro.claims": ("ours_cells", "SIDE_COLUMNS", "side_by_side_table", "CLAIM_COLUMNS", "check_claims",
                             "claim_summary", "claim_verdict", "verdict_counts"),
     "sr_lib.repro.verdicts": ("VERDICTS", "Verdict", "paired_verdict", "not_tested", "verdict_kind"),
-    "sr_lib.repro.run_cards": ("RUNS_COLUMNS", "read_runs", "health_map"),
+    "sr_lib.repro.run_cards": ("RUNS_COLUMNS", "read_runs", "health_map", "pretrained", "load_or_train",
+                                "weights_dir"),
+    "sr_lib.repro.demo": ("demo",),
     "sr_lib.repro.experiments": ("TableResult", "compare_table", "run_table", "combine"),
     "sr_lib.repro.tables": ("load_tables",),
 }

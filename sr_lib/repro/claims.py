@@ -133,6 +133,16 @@ def side_by_side_table(spec: TableSpec, raw: pd.DataFrame, profile: str, *, data
     return out[SIDE_COLUMNS]
 
 
+def official_summary(side: pd.DataFrame) -> str:
+    """The official checkpoints with numbers in ``side`` (``side_by_side_table`` lines of any tables), each
+    with the tables and the number of cells it was scored in: one line; "" when there are none."""
+    if not len(side):
+        return ""
+    off = side[side["weights"].fillna("").astype(str).str.startswith("official") & side["ours"].notna()]
+    return "; ".join(f"{str(w).removeprefix('official checkpoint ')} ({', '.join(sorted(g['table'].unique()))}: "
+                     f"{len(g)} cells)" for w, g in off.groupby("weights"))
+
+
 CLAIM_COLUMNS = ["paper", "table", "claim", "dataset", "backbone", "scale", "scale_kind", "metric", "printed",
                  "ours", "ours_std", "n_seeds", "holds_printed", "holds_ours", "verdict", "mean_diff", "ci_low",
                  "ci_high", "seed_sd", "n_images", "stand_in", "profile", "note"]
@@ -227,5 +237,5 @@ def verdict_counts(claims: pd.DataFrame, by=("paper",)) -> pd.DataFrame:
     return out.reindex(columns=list(VERDICTS), fill_value=0).reset_index()
 
 
-__all__ = ["ours_cells", "SIDE_COLUMNS", "side_by_side_table", "CLAIM_COLUMNS", "check_claims", "claim_summary",
-           "claim_verdict", "per_image_scores", "verdict_counts", "OURS_COLUMNS"]
+__all__ = ["ours_cells", "SIDE_COLUMNS", "side_by_side_table", "official_summary", "CLAIM_COLUMNS", "check_claims",
+           "claim_summary", "claim_verdict", "per_image_scores", "verdict_counts", "OURS_COLUMNS"]

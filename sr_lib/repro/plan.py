@@ -37,8 +37,14 @@ class PlannedRun:
     paper: str
 
     @property
+    def variant(self) -> str:
+        """Options and overrides beyond the method's defaults, ``k=v,...`` (empty: the default recipe)."""
+        from sr_lib.repro.run_cards import variant_label
+        return variant_label(self.options, self.overrides)
+
+    @property
     def label(self) -> str:
-        extra = ",".join(f"{k}={v}" for k, v in (*self.options, *self.overrides))
+        extra = self.variant
         return f"{self.method}:{self.backbone or '-'}{'[' + extra + ']' if extra else ''} s{self.seed}"
 
     def step_cost(self) -> float:
@@ -71,6 +77,14 @@ def plan_runs(profile: str) -> list:
     return sorted(runs.values(), key=lambda p: (p.step_cost(), p.method, str(p.backbone), p.options, p.overrides, p.seed))
 
 
+def check_workers(worker: int, workers: int) -> None:
+    """``UserError`` unless ``0 <= worker < workers`` (each worker trains every ``workers``-th run)."""
+    from sr_lib.errors import UserError
+    if int(workers) < 1 or not 0 <= int(worker) < int(workers):
+        raise UserError(f"--worker must be in 0..--workers-1 and --workers >= 1, got --worker {worker} "
+                        f"--workers {workers}")
+
+
 def train_plan(profile: str, *, worker: int = 0, workers: int = 1, data_root=None, device: str = "auto",
                log=None) -> list:
     """Train and ship this worker's share of the plan (every ``workers``-th run from ``worker``);
@@ -78,6 +92,7 @@ def train_plan(profile: str, *, worker: int = 0, workers: int = 1, data_root=Non
     from sr_lib.engine.train import train
     from sr_lib.repro.run_cards import ship_run, weights_dir
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    check_workers(worker, workers)
     plan = plan_runs(profile)[worker::workers]
     cards, t0 = [], time.perf_counter()
     for i, run in enumerate(plan, 1):
@@ -90,7 +105,7 @@ def train_plan(profile: str, *, worker: int = 0, workers: int = 1, data_root=Non
         if model.train_info.get("source") == "shipped":
             log(f"    shipped already: {model.train_info['weights']}")
             continue
-        card = ship_run(model, profile, run.protocol, data_root=data_root)
+        card = ship_run(model, profile, run.protocol, data_root=data_root, variant=run.variant)
         cards.append(card)
         log(f"    {card['run']}: x2 {card['gain_x2']:+.2f} dB, x4 {card['gain_x4']:+.2f} dB over Bicubic -> "
             f"{'healthy' if card['healthy'] else 'BELOW THE BAR: ' + card['reasons']}")
@@ -98,6 +113,7 @@ def train_plan(profile: str, *, worker: int = 0, workers: int = 1, data_root=Non
 
 
 def _run_cli(args) -> int:
+    check_workers(args.worker, args.workers)
     if args.run:
         train_plan(args.profile, worker=args.worker, workers=args.workers, data_root=args.data_root,
                    device=args.device)
@@ -127,4 +143,4 @@ def add_cli(subparsers) -> None:
     p.set_defaults(func=_run_cli)
 
 
-__all__ = ["PlannedRun", "plan_runs", "train_plan", "add_cli"]
+__all__ = ["PlannedRun", "plan_runs", "check_workers", "train_plan", "add_cli"]

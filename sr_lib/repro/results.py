@@ -61,7 +61,6 @@ def _key(d) -> tuple:
 
 
 # profiles whose trained weights are results: committed under results/<profile>/weights with a run card
-SHIPPED_PROFILES = ("cpu",)
 
 
 def _load_model(row: Row, profile: str, seed: int, data_root, device: str, runs_root, progress: bool,
@@ -74,14 +73,13 @@ def _load_model(row: Row, profile: str, seed: int, data_root, device: str, runs_
         from sr_lib.engine.checkpoint import load_checkpoint
         model = load_checkpoint(row.checkpoint).to(get_device(device)).eval()
         return model, f"checkpoint:{Path(row.checkpoint).name}"
-    from sr_lib.engine.train import train
-    from sr_lib.repro.run_cards import ship_run, weights_dir
-    shipped = profile in SHIPPED_PROFILES
-    model = train(row.method, row.backbone, profile=profile, seed=seed, data_root=data_root or None,
-                  options=dict(row.options), out=runs_root, device=device, progress=progress,
-                  weights_dir=weights_dir(profile) if shipped else None, retrain=retrain, **dict(row.overrides))
-    if shipped and model.train_info.get("source") == "trained":
-        card = ship_run(model, profile, protocol, data_root=data_root or None)
+    from sr_lib.repro.run_cards import SHIPPED_PROFILES, load_or_train, ship_run, variant_label
+    model = load_or_train(row.method, row.backbone, profile=profile, seed=seed, retrain=retrain,
+                          data_root=data_root or None, options=dict(row.options), out=runs_root, device=device,
+                          progress=progress, **dict(row.overrides))
+    if profile in SHIPPED_PROFILES and model.train_info.get("source") == "trained":
+        card = ship_run(model, profile, protocol, data_root=data_root or None,
+                        variant=variant_label(row.options, row.overrides))
         if log:
             log(f"run {card['run']}: gain over Bicubic x2 {card['gain_x2']:+.2f} dB, x4 {card['gain_x4']:+.2f} dB "
                 f"-> {'healthy' if card['healthy'] else 'BELOW THE HEALTH BAR: ' + card['reasons']}; shipped {card['weights']}")

@@ -4,8 +4,10 @@ Columns (``RUNS_COLUMNS``): ``run`` (the run key, ``sr_lib.engine.runs.run_key``
 ``backbone``, ``seed``, ``steps``, ``train_seconds``, ``protocol`` (the run's paper protocol),
 ``set5_x2`` / ``set5_x2_bicubic`` (PSNR-Y on whole Set5 ×2 under ``protocol``), ``gain_x2`` /
 ``gain_x4`` (mean paired gain over Bicubic on whole Set5 + Set14, ``sr_lib.engine.health``),
-``healthy`` and ``weights`` (the shipped weights, relative to the repository). Claims read the
-``healthy`` column through ``health_map``.
+``healthy``, ``weights`` (the shipped weights, relative to the repository), ``reasons`` (why a run
+is below the bar) and ``variant`` (the run's options and overrides beyond the method's defaults,
+e.g. ``scale_max=6.0``; empty for the default recipe). Claims read the ``healthy`` column through
+``health_map``; ``pretrained`` picks a shipped default run by method and backbone.
 """
 from __future__ import annotations
 
@@ -14,14 +16,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from sr_lib.paths import atomic_write_text, results_dir
+from sr_lib.paths import atomic_write_text, results_root
 
 RUNS_COLUMNS = ["run", "method", "backbone", "seed", "steps", "train_seconds", "protocol", "set5_x2",
-                "set5_x2_bicubic", "gain_x2", "gain_x4", "healthy", "weights", "reasons"]
+                "set5_x2_bicubic", "gain_x2", "gain_x4", "healthy", "weights", "reasons", "variant"]
 
 
 def runs_csv(profile: str) -> Path:
-    return results_dir(profile) / "runs.csv"
+    """``results/<profile>/runs.csv`` (the folder is not created: reading creates nothing)."""
+    return results_root(profile) / "runs.csv"
 
 
 def read_runs(profile: str) -> pd.DataFrame:
@@ -29,7 +32,12 @@ def read_runs(profile: str) -> pd.DataFrame:
     p = runs_csv(profile)
     if not p.is_file():
         return pd.DataFrame(columns=RUNS_COLUMNS)
-    return pd.read_csv(p, keep_default_na=False, na_values=[""])
+    runs = pd.read_csv(p, keep_default_na=False, na_values=[""], dtype={"variant": str, "reasons": str})
+    for col in RUNS_COLUMNS:                 # a file written before a column existed
+        if col not in runs:
+            runs[col] = ""
+    runs["variant"] = runs["variant"].fillna("")
+    return runs
 
 
 def health_map(profile: str) -> dict:
@@ -45,8 +53,11 @@ def health_map(profile: str) -> dict:
 # shipping a finished run: weights + card + health (cpu profile: results are committed)
 # ----------------------------------------------------------------------------------------------
 
+SHIPPED_PROFILES = ("cpu",)             # profiles whose trained weights are committed results
+
+
 def weights_dir(profile: str) -> Path:
-    return results_dir(profile) / "weights"
+    return results_root(profile) / "weights"
 
 
 def shipped_weights(profile: str, key: str) -> Path | None:
@@ -64,10 +75,18 @@ def _curve(loss, points: int = 400) -> list:
     return [round(sum(v[i:i + step]) / len(v[i:i + step]), 6) for i in range(0, len(v), step)]
 
 
-def ship_run(model, profile: str, protocol: str, *, data_root=None, progress: bool = False) -> dict:
+def variant_label(options=(), overrides=()) -> str:
+    """A run's options and overrides as ``k=v,...`` (sorted by name within each; empty: the default
+    recipe): the ``variant`` column."""
+    items = lambda d: sorted(d.items()) if isinstance(d, dict) else list(d)
+    return ",".join(f"{k}={v}" for k, v in (*items(options), *items(overrides)))
+
+
+def ship_run(model, profile: str, protocol: str, *, data_root=None, progress: bool = False, variant: str = "") -> dict:
     """Score a freshly trained ``model`` (``model.train_info`` from ``engine.train.train``) with the
     health gate, write its weights and card to ``results/<profile>/weights/<key>.safetensors`` and its
-    row to ``runs.csv`` (replacing an older row of the same run). Returns the row."""
+    row to ``runs.csv`` (replacing an older row of the same run). ``variant``: the run's non-default
+    options and overrides as ``k=v,...`` (``plan.PlannedRun.variant``). Returns the row."""
     from sr_lib.engine.checkpoint import save_weights
     from sr_lib.engine.health import check_health
     from sr_lib.paths import repo_root
@@ -81,7 +100,7 @@ def ship_run(model, profile: str, protocol: str, *, data_root=None, progress: bo
            "seed": info["seed"], "steps": len(loss), "train_seconds": round(float(info.get("train_seconds", 0.0)), 1),
            "protocol": protocol, "set5_x2": round(health.set5_x2, 4), "set5_x2_bicubic": round(health.set5_x2_bicubic, 4),
            "gain_x2": round(health.gain_x2, 4), "gain_x4": round(health.gain_x4, 4), "healthy": bool(health.healthy),
-           "weights": "", "reasons": "; ".join(health.reasons)}
+           "weights": "", "reasons": "; ".join(health.reasons), "variant": variant}
     path = weights_dir(profile) / f"{key}.safetensors"
     path.parent.mkdir(parents=True, exist_ok=True)
     card = {**{k: v for k, v in row.items() if k != "weights"}, "config": info.get("config", {}),
@@ -111,4 +130,54 @@ def _locked(path: Path):
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
 
-__all__ = ["RUNS_COLUMNS", "runs_csv", "read_runs", "health_map", "weights_dir", "shipped_weights", "ship_run"]
+def load_or_train(method: str, backbone: str | None = None, *, profile: str = "cpu", seed: int = 0,
+                  retrain: bool = False, **kwargs):
+    """``engine.train.train`` with the profile's shipped weights: at a profile of ``SHIPPED_PROFILES`` a
+    run whose ``<key>.safetensors`` is committed is loaded (``retrain``: trained again instead), any
+    other run is trained (or resumed from the run cache). ``kwargs`` go to ``train``."""
+    from sr_lib.engine.train import train
+    shipped = weights_dir(profile) if profile in SHIPPED_PROFILES else None
+    return train(method, backbone, profile=profile, seed=seed, weights_dir=shipped, retrain=retrain, **kwargs)
+
+
+def pretrained(method: str = "liif", backbone: str | None = "edsr-baseline", *, profile: str = "cpu",
+               seed: int | None = None, variant: str | None = "", device: str = "cpu"):
+    """The shipped, healthy ``profile`` model of ``method`` on ``backbone`` (seed ``seed``; None: the
+    lowest shipped seed; the default recipe unless ``variant``; ``variant=None``: any, the default
+    recipe first), loaded from
+    ``results/<profile>/weights/``; ``backbone=None``: the method's shipped run on any backbone
+    (EDSR-baseline first). Raises ``UserError`` naming what is shipped when there is no such run. The
+    model carries ``model.run_card`` (its ``runs.csv`` row)."""
+    from sr_lib.engine.checkpoint import load_checkpoint
+    from sr_lib.errors import UserError
+    from sr_lib.paths import repo_root
+
+    runs = read_runs(profile)
+    healthy = runs[runs["healthy"].astype(str).str.lower().isin(["true", "1"])]
+    rows = healthy[healthy["method"] == method]
+    if variant is not None:
+        rows = rows[rows["variant"].astype(str) == variant]
+    if seed is not None:
+        rows = rows[rows["seed"].astype(int) == int(seed)]
+    if backbone is not None:
+        rows = rows[rows["backbone"] == backbone]
+    rows = rows.assign(_variant=rows["variant"].astype(str) != "", _other=rows["backbone"] != "edsr-baseline",
+                       _seed=rows["seed"].astype(int))
+    rows = rows.sort_values(["_variant", "_other", "_seed"], kind="stable")
+    if rows.empty:
+        have = sorted({f"{m} on {b}" + (f" [{v}]" if v else "") for m, b, v in
+                       zip(healthy["method"], healthy["backbone"], healthy["variant"].astype(str))})
+        raise UserError(f"no shipped healthy {profile} weights for {method}"
+                        + (f" on {backbone}" if backbone else "") + (f" [{variant}]" if variant else "")
+                        + (f" (seed {seed})" if seed is not None else "") + f"; shipped: {', '.join(have) or 'none'}"
+                        + f" (train it: python -m sr_lib train --method {method} --profile {profile})")
+    row = rows.iloc[0]
+    path = Path(str(row["weights"]))
+    path = path if path.is_absolute() else repo_root() / path
+    model = load_checkpoint(path, map_location=device)
+    model.run_card = {k: row[k] for k in RUNS_COLUMNS}
+    return model
+
+
+__all__ = ["RUNS_COLUMNS", "runs_csv", "read_runs", "health_map", "weights_dir", "shipped_weights", "ship_run",
+           "variant_label", "pretrained", "load_or_train", "SHIPPED_PROFILES"]

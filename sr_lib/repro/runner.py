@@ -128,7 +128,7 @@ def run_notebook(src: Path, out_dir: Path, params: dict, log_output: bool = Fals
     if "interactive" in declared:
         params.setdefault("interactive", False)
     if "retrain" not in declared:
-        params.pop("retrain", None)             # only the table notebooks train
+        params.pop("retrain", None)             # only notebooks that train declare it
     tmp_in = out_dir / f".{src.stem}.input.ipynb"
     nbformat.write(nb, tmp_in)
     out = out_dir / f"{src.stem}.ipynb"
@@ -228,12 +228,17 @@ def run_series(profile: str = "cpu", only: list[str] | None = None, force: bool 
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     _check_inputs(data_root, device)            # before any notebook starts (one line, not 48 of papermill)
+    prefixes = None if only is None else [str(o).strip() for o in ([only] if isinstance(only, str) else only)]
+    if prefixes is not None and not (prefixes and all(prefixes)):
+        raise ValueError("--only needs notebook name prefixes, e.g. --only 00 10 (leave it out to run them all)")
+    sources = [s for s in notebook_sources() if prefixes is None or any(s.name.startswith(o) for o in prefixes)]
+    if not sources:
+        have = ", ".join(s.stem for s in notebook_sources())
+        raise ValueError(f"no notebooks match --only {' '.join(prefixes)} (no name starts with it); notebooks: {have}"
+                         if have else f"no notebooks (NN_*.py) in {repo_root() / 'notebooks'}")
     out_dir = results_dir(profile) / "notebooks"
     params = {"profile": profile, "data_root": data_root, "device": device, **({"retrain": True} if retrain else {})}
     summary = []
-    sources = [s for s in notebook_sources() if not only or any(s.name.startswith(o) for o in only)]
-    if not sources:
-        raise ValueError(f"no notebooks match {only}")
     stamps = {s.name: _stamp(s, params) for s in sources}
 
     def finished(src):
@@ -319,7 +324,7 @@ def _run_with_progress(src: Path, out_dir: Path, params: dict, clock: _Clock) ->
 def add_cli(sub) -> None:
     p = sub.add_parser("run-notebooks", help="run the notebook series headless (papermill) and write the report")
     p.add_argument("--profile", default="cpu", choices=PROFILES)
-    p.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 01 10")
+    p.add_argument("--only", nargs="+", metavar="PREFIX", help="notebook name prefixes, e.g. 01 10")
     p.add_argument("--force", action="store_true", help="re-run notebooks that finished earlier")
     p.add_argument("--data-root", default="", help="data root (default: the resolver's choice)")
     p.add_argument("--device", default="auto")

@@ -119,6 +119,15 @@ class TableSpec:
         """This spec with ``rows`` added (official checkpoints beside the trained rows, say)."""
         return replace(self, rows=self.rows + tuple(rows))
 
+    def with_printed_rows(self, rows, tables: pd.DataFrame | None = None) -> "TableSpec":
+        """This spec with those of ``rows`` added whose line (label, printed backbone) the table prints
+        with a number in ``metrics``: a notebook offers its official ``checkpoint_rows`` to every table,
+        and each table takes those of the methods and backbones it prints."""
+        cells = printed_cells(self, tables)
+        cells = cells[cells["value"].notna()]
+        printed = set(zip(cells["method"], cells["backbone"].fillna("")))
+        return self.with_rows(r for r in rows if (r.label, r.printed_backbone) in printed)
+
     def rows_frame(self) -> pd.DataFrame:
         """One line per row: the printed label and backbone, and the sr_lib recipe behind it."""
         return pd.DataFrame([{"table": self.table, "label": r.label, "printed_backbone": r.printed_backbone,
@@ -258,11 +267,15 @@ def load_eval_set(ts: EvalSet, data_root=None) -> ImageSet:
 # official checkpoints
 # ----------------------------------------------------------------------------------------------
 
-def checkpoint_rows(data_root=None, folder: str = "checkpoints") -> list:
+def checkpoint_rows(data_root=None, folder: str = "checkpoints", *, labels=None, backbones=None) -> list:
     """A ``Row`` per ``<data_root>/<folder>/*.pth`` that sr_lib can load (official LIIF / MetaSR /
-    LTE files or sr_lib checkpoints), labelled as the tables print the method and backbone.
-    Unreadable files are reported on stderr and skipped."""
+    LTE files or sr_lib checkpoints), labelled as the tables print the method and backbone (an
+    official encoder name is read as the sr_lib backbone it builds, ``official.liif.official_backbone``).
+    ``labels`` / ``backbones``: only the rows whose printed label / printed backbone is among them
+    (the methods and backbones a paper's tables compare; None: all). Unreadable files are reported
+    on stderr and skipped."""
     from sr_lib.engine.checkpoint import CheckpointError, read_checkpoint
+    from sr_lib.official.liif import official_backbone
     root = resolve_data_root(data_root or None, warn=False)
     if root.bundled:
         return []
@@ -274,10 +287,12 @@ def checkpoint_rows(data_root=None, folder: str = "checkpoints") -> list:
             print(f"skipping {path.name}: {e}", file=sys.stderr)
             continue
         args = spec.get("args") or {}
-        backbone = args.get("backbone") or (args.get("encoder_spec") or {}).get("name")
+        encoder = (args.get("encoder_spec") or {}).get("name")
+        backbone = args.get("backbone") or (official_backbone(encoder) if encoder else None)
         rows.append(Row(METHOD_LABELS.get(spec["name"], spec["name"]), spec["name"], backbone,
                         checkpoint=str(path)))
-    return rows
+    return [r for r in rows if (labels is None or r.label in labels)
+            and (backbones is None or r.printed_backbone in backbones)]
 
 
 __all__ = ["METHOD_LABELS", "BACKBONE_LABELS", "Row", "Claim", "TableSpec", "training_recipes", "EvalBudget",

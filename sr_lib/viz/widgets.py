@@ -173,12 +173,14 @@ def crop_table(result: dict, **labels) -> pd.DataFrame:
 
 
 def trained_models(methods, backbone: str = "edsr-baseline", *, profile: str = "cpu", seed: int = 0,
-                   data_root=None, device: str = "auto") -> dict:
-    """``{method: model}`` trained at ``profile`` (or reused from the run cache) by
-    ``sr_lib.engine.train.train``; EQSR always uses its own backbone (eqnet)."""
-    from sr_lib.engine.train import train
-    return {m: train(m, None if m.startswith("eqsr") else backbone, profile=profile, seed=seed,
-                     data_root=data_root or None, device=device, progress=False) for m in methods}
+                   data_root=None, device: str = "auto", retrain: bool = False) -> dict:
+    """``{method: model}`` at ``profile``: the shipped weights where they are committed, else trained (or
+    reused from the run cache), by ``sr_lib.repro.run_cards.load_or_train``; EQSR always uses its own
+    backbone (eqnet)."""
+    from sr_lib.repro.run_cards import load_or_train
+    return {m: load_or_train(m, None if m.startswith("eqsr") else backbone, profile=profile, seed=seed,
+                             retrain=retrain, data_root=data_root or None, device=device, progress=False)
+            for m in methods}
 
 
 def kriging_at(model, lr: np.ndarray, scale: float, yx):

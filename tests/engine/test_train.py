@@ -37,15 +37,24 @@ class TestProfiles:
         eq = config_for("paper", "eqsr", "eqnet")
         assert (eq.lr, eq.betas, eq.ema_decay, eq.batch_size) == (2e-4, (0.9, 0.99), 0.999, 32)
 
-    def test_cpu_and_smoke_budgets_are_the_same_for_every_method(self):
+    def test_cpu_and_smoke_budgets_are_the_same_for_every_method_on_a_backbone(self):
+        methods = ("liif", "metasr", "lte", "itsrn", "ipe-liif", "ipe-metasr", "ciaosr", "arbsr")
         for profile in ("smoke", "cpu"):
+            for backbone in ("edsr-baseline", "rdn", "swinir"):
+                budgets = {(c.iterations, c.batch_size, c.lr_size, c.n_queries, c.milestones, c.lr, c.warmup)
+                           for c in (config_for(profile, m, backbone) for m in methods)}
+                assert len(budgets) == 1, (profile, backbone, budgets)
             configs = [config_for(profile, m, b) for m, b in
-                       [("liif", "edsr-baseline"), ("lte", "swinir"), ("ciaosr", "rdn"), ("eqsr", "eqnet")]]
+                       [("liif", "rdn"), ("lte", "swinir"), ("ciaosr", "rdn"), ("eqsr", "eqnet")]]
             budgets = {(c.iterations, c.batch_size, c.lr_size, c.n_queries, c.milestones) for c in configs}
             assert len(budgets) == 1
             # the lr differs only by the documented schedule of attention backbones (config.CPU_SCHEDULES)
             lrs = {(m, c.lr, c.warmup) for m, c in zip(("cnn", "attn", "cnn", "attn"), configs)}
             assert len({x for x in lrs if x[0] == "cnn"}) == 1 and len({x for x in lrs if x[0] == "attn"}) == 1
+        # EDSR-baseline trains twice as long at cpu, with the schedule at the same fractions (config.CPU_SCHEDULES)
+        edsr, rdn = config_for("cpu", "liif", "edsr-baseline"), config_for("cpu", "liif", "rdn")
+        assert edsr.iterations == 2 * rdn.iterations
+        assert [m / edsr.iterations for m in edsr.milestones] == [m / rdn.iterations for m in rdn.milestones]
         assert set(PROFILES) == {"smoke", "cpu", "paper"}
 
     def test_unknown_override_is_an_error(self):

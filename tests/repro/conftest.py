@@ -1,13 +1,17 @@
-"""Fixtures of the table-machinery tests: a tiny data root and a toy printed table with raw results."""
+"""Fixtures of the table-machinery tests: a tiny data root and a toy printed table with raw results,
+and a copy of that root with checkpoints in the official layout."""
 from __future__ import annotations
 
 import json
+import shutil
+import warnings
 
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from sr_lib.repro import RAW_COLUMNS, Claim, EvalBudget, Row, TableSpec
@@ -83,3 +87,45 @@ def toy(table_root):
                            raw=lambda values, label="LIIF", method="liif":
                            pd.DataFrame(_raw_rows(values, label, method), columns=RAW_COLUMNS),
                            raw_rows=_raw_rows, healthy=_healthy)
+
+
+# reference-vector files whose official configs are written as checkpoints (refvec/README.md)
+OFFICIAL_FILES = ("liif_edsr-baseline", "metasr_edsr-baseline", "lte_edsr-baseline", "liif_rdn_small",
+                  "lte_swinir_small")
+
+
+@pytest.fixture(scope="session")
+def official_root(table_root, refvec_dir, tmp_path_factory):
+    """``table_root`` copied, with ``checkpoints/`` holding files in the official liif / lte layout
+    ``{'model': {'name', 'args', 'sd'}}`` (no ``format``, no content hash), one per ``OFFICIAL_FILES``
+    reference: its official config and the reference's rule weights (refvec README §2), stored in
+    float32 as the released files are. Their numbers mean nothing. Beside them, files no table
+    compares: an official LIIF on the full EDSR encoder, an sr_lib IPE-LIIF checkpoint, a broken file.
+    ``SimpleNamespace(root, refs: {file stem: reference})``."""
+    from sr_lib.official.refvec import from_reference, load_reference
+    root = tmp_path_factory.mktemp("official") / "data"
+    shutil.copytree(table_root, root)
+    ck = root / "checkpoints"
+    ck.mkdir()
+    refs = {}
+    for name in OFFICIAL_FILES:
+        ref = refs[name] = load_reference(refvec_dir / f"{name}.pt")
+        sd = from_reference(ref).float().state_dict()
+        torch.save({"model": {"name": ref["config"]["name"], "args": ref["config"]["args"], "sd": sd}},
+                   ck / f"{name}.pth")
+    tiny = {"w": torch.zeros(2)}       # only read (the rows), never built
+    full_edsr = {**refs["liif_edsr-baseline"]["config"]["args"],
+                 "encoder_spec": {"name": "edsr", "args": {"no_upsampling": True}}}
+    torch.save({"model": {"name": "liif", "args": full_edsr, "sd": tiny}}, ck / "liif_edsr-full.pth")
+    torch.save({"format": "sr_lib/1", "model": {"name": "ipe-liif", "args": {"backbone": "edsr-baseline"}, "sd": tiny}},
+               ck / "ipe-liif_ours.pth")
+    (ck / "broken.pth").write_bytes(b"not a checkpoint")
+    return SimpleNamespace(root=root, refs=refs)
+
+
+@pytest.fixture
+def quiet():
+    """Unpinned official files and files without a content hash warn by design; not under test here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield

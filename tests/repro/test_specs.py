@@ -1,7 +1,8 @@
-"""sr_lib.repro.specs: rows, the test grid, stand-ins for an absent dataset, crops."""
+"""sr_lib.repro.specs: rows, the test grid, stand-ins for an absent dataset, crops, checkpoint rows."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ from sr_lib.data.datasets import load_dataset
 from sr_lib.data.io import to_tensor01
 from sr_lib.engine.evaluate import bicubic_matlab, evaluate
 from sr_lib.metrics.protocols import get_protocol
-from sr_lib.repro import EvalBudget, Row, TableSpec, load_eval_set, plan_test_sets, side_by_side_table, training_recipes
+from sr_lib.repro import (EvalBudget, Row, TableSpec, checkpoint_rows, load_eval_set, plan_test_sets,
+                         side_by_side_table, training_recipes)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -62,3 +64,42 @@ class TestTableSpec:
         more = spec.with_rows([Row("LIIF", "liif", "edsr-baseline", checkpoint="/x/liif.pth")])
         assert len(more.rows) == 4 and more.rows[-1].weights == "official checkpoint liif.pth"
         assert len(training_recipes([more])) == 2 and (more.paper, more.table) == (spec.paper, spec.table)
+
+    def test_with_printed_rows_adds_only_the_lines_the_table_prints_with_a_number(self, toy):
+        printed = toy.make_printed([("LIIF", 2, 34.67), ("MetaSR", 2, float("nan"))])      # MetaSR printed '-'
+        spec = TableSpec("ipe_liif", "tableX", rows=(Row("LIIF", "liif", "edsr-baseline"),), metrics=("psnr",))
+        offered = [Row("LIIF", "liif", "edsr-baseline", checkpoint="/x/a.pth"),
+                   Row("LIIF", "liif", "rdn", checkpoint="/x/b.pth"),                  # RDN: not printed
+                   Row("MetaSR", "metasr", "edsr-baseline", checkpoint="/x/c.pth")]
+        more = spec.with_printed_rows(offered, printed)
+        assert more.rows == spec.rows + (offered[0],)
+
+
+@pytest.mark.usefixtures("quiet")
+class TestCheckpointRows:
+    def test_every_readable_file_is_a_row_and_labels_backbones_filter_them(self, official_root, capsys):
+        rows = checkpoint_rows(official_root.root)
+        assert "skipping broken.pth" in capsys.readouterr().err
+        got = {Path(r.checkpoint).stem: (r.label, r.method, r.printed_backbone) for r in rows}
+        assert got == {"liif_edsr-baseline": ("LIIF", "liif", "EDSR-baseline"),
+                       "metasr_edsr-baseline": ("MetaSR", "metasr", "EDSR-baseline"),
+                       "lte_edsr-baseline": ("LTE", "lte", "EDSR-baseline"),
+                       "liif_rdn_small": ("LIIF", "liif", "RDN"),
+                       "lte_swinir_small": ("LTE", "lte", "SwinIR"),          # official 'swinir-class-direct'
+                       "liif_edsr-full": ("LIIF", "liif", "edsr"),            # a backbone no table prints
+                       "ipe-liif_ours": ("IPE-LIIF", "ipe-liif", "EDSR-baseline")}
+        some = checkpoint_rows(official_root.root, labels=("LIIF", "LTE"), backbones=("RDN", "SwinIR"))
+        assert [Path(r.checkpoint).stem for r in some] == ["liif_rdn_small", "lte_swinir_small"]
+        assert checkpoint_rows(official_root.root, labels=()) == []
+
+    @pytest.mark.usefixtures("one_torch_thread")
+    def test_a_row_loads_the_official_model_of_its_file(self, official_root):
+        """Independent of sr_lib's loaders: the model a row's file loads to reproduces the official
+        code's output on the reference's weights (float32 storage: to 1e-6 of the output's range)."""
+        from sr_lib.engine.checkpoint import load_checkpoint
+        from sr_lib.official.refvec import official_forward, valid_mask
+        rows = {Path(r.checkpoint).stem: r for r in checkpoint_rows(official_root.root)}
+        for name, ref in official_root.refs.items():
+            model = load_checkpoint(rows[name].checkpoint).double()
+            out, want, ok = official_forward(model, ref, "x2.5"), ref["out"]["x2.5"], valid_mask(ref, "x2.5")
+            assert ok.any() and (out - want)[ok].abs().max() <= 1e-6 * want.abs().max(), name

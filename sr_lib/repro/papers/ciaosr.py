@@ -33,7 +33,7 @@ from sr_lib.models.base import count_parameters
 from sr_lib.models.registry import make
 from sr_lib.repro.claims import SIDE_COLUMNS
 from sr_lib.repro.results import RAW_COLUMNS
-from sr_lib.repro.specs import BACKBONE_LABELS, METHOD_LABELS, Claim, Row, TableSpec, printed_cells
+from sr_lib.repro.specs import BACKBONE_LABELS, METHOD_LABELS, Claim, Row, TableSpec, checkpoint_rows, printed_cells
 from sr_lib.repro.tables import load_tables
 
 TABLE_COLUMNS = SIDE_COLUMNS + ["note"]
@@ -107,6 +107,19 @@ def table_specs(backbones, profile: str) -> dict:
                                  metrics=sp.metrics, not_run={lab: "not run at smoke" for lab in
                                                              {r.label for r in sp.rows} - set(keep)})
     return specs
+
+
+# the compared methods that have an official checkpoint layout sr_lib loads (sr_lib.official.checkpoint);
+# ITSRN's and CiaoSR's released files come in their own repositories' formats, which sr_lib does not read
+OFFICIAL = ("MetaSR", "LIIF", "LTE")
+
+
+def official_rows(data_root=None) -> list:
+    """The official LIIF / MetaSR / LTE checkpoints (EDSR-baseline, RDN or SwinIR encoders) under
+    ``<data_root>/checkpoints/``, as rows to evaluate beside the trained models of every table that
+    prints their line (``spec.with_printed_rows(official_rows(), tables)``: Table 1 all three
+    backbones; Tables 2, 3, 7, 8 RDN and SwinIR / RDN)."""
+    return checkpoint_rows(data_root, labels=OFFICIAL, backbones=tuple(BACKBONE_LABELS[b] for b in (EDSR, RDN, SWIN)))
 
 
 def skipped_tables(backbones) -> dict:
@@ -184,17 +197,22 @@ def lpips_score(upscaler, image_set, scale: float, protocol: str = "ciaosr", net
 def add_lpips(raw: pd.DataFrame, spec: TableSpec, profile: str, image_sets: dict, *, data_root=None,
               device: str = "auto", net=None) -> pd.DataFrame:
     """``raw`` (``run_table``'s lines for ``spec``) with an ``lpips`` column: each line's model
-    (the cached training run of its row and seed) scored by ``lpips_score`` on
-    ``image_sets[dataset]`` at its scale."""
-    from sr_lib.engine.train import train
-    rows = {r.label: r for r in spec.rows}
+    (its row and seed's shipped weights or cached training run, or its row's checkpoint) scored by ``lpips_score``
+    on ``image_sets[dataset]`` at its scale."""
+    from sr_lib.engine.checkpoint import load_checkpoint
+    from sr_lib.engine.device import get_device
+    from sr_lib.repro.run_cards import load_or_train
+    rows = {(r.label, r.weights): r for r in spec.rows}          # an official checkpoint shares its label
     out, models = [], {}
     for rec in raw.to_dict("records"):
-        row = rows[rec["label"]]
-        key = (row.label, int(rec["seed"]))
-        if key not in models:
-            models[key] = train(row.method, row.backbone, profile=profile, seed=int(rec["seed"]), data_root=data_root,
-                                options=dict(row.options), device=device, progress=False, **dict(row.overrides))
+        row = rows[(rec["label"], rec["weights"])]
+        key = (row.label, row.weights, int(rec["seed"]))
+        if key not in models and row.checkpoint:
+            models[key] = load_checkpoint(row.checkpoint).to(get_device(device)).eval()
+        elif key not in models:
+            models[key] = load_or_train(row.method, row.backbone, profile=profile, seed=int(rec["seed"]),
+                                        data_root=data_root, options=dict(row.options), device=device,
+                                        progress=False, **dict(row.overrides))
         out.append(lpips_score(models[key], image_sets[rec["dataset"]], float(rec["scale"]), rec["protocol"],
                                net=net))
     return raw.assign(lpips=out)
@@ -363,6 +381,6 @@ def _line(metric, label, backbone, printed, ours, profile, note) -> dict:
 
 
 __all__ = ["TABLE_COLUMNS", "EDSR", "RDN", "SWIN", "FIVE", "FIXED", "BEATS", "STEPS", "TABLE6", "default_backbones",
-           "five", "table_specs", "skipped_tables", "table_lines", "LPIPS_TRUNK_FILES", "torch_home", "lpips_status", "lpips_score", "add_lpips",
-           "unavailable_lines",
+           "five", "table_specs", "OFFICIAL", "official_rows", "skipped_tables", "table_lines", "LPIPS_TRUNK_FILES",
+           "torch_home", "lpips_status", "lpips_score", "add_lpips", "unavailable_lines",
            "synthesis_upscaler", "run_synthesis", "model_sizes", "time_inference", "size_time_lines"]

@@ -19,6 +19,8 @@ notebooks 30 and 31 need that are specific to EQSR.
 - **The rows of the EQSR comparison** (``comparison_rows``, ``table1_rows``): how sr_lib
   trains each printed method line, shared by notebooks 30 (tables) and 31 (analyses) so
   that both use the same cached runs.
+- **Official checkpoints** (``official_rows``): LIIF / MetaSR / LTE files under
+  ``<data_root>/checkpoints/``, evaluated beside the trained baselines (never in the claims).
 
 Backbones of the baselines: the EQSR tables do not state them (the poster's LIIF numbers
 are RDN-LIIF's, its LTE numbers SwinIR-LTE's; ``../shared/paper_tables/README.md``). Inside
@@ -28,7 +30,7 @@ backbone, one budget — and is matched to the printed line with the empty backb
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -46,7 +48,7 @@ from sr_lib.models.base import count_parameters
 from sr_lib.models.eqsr import EQNET_TABLE1
 from sr_lib.models.layers.kriging import KrigingWeights
 from sr_lib.models.registry import make
-from sr_lib.repro.specs import Claim, Row, TableSpec
+from sr_lib.repro.specs import Claim, Row, TableSpec, checkpoint_rows
 
 Upscaler = Callable[[torch.Tensor, tuple], torch.Tensor]
 FLAT_CONTRAST = 0.5          # contrast ratio below which an output counts as "flat"
@@ -92,13 +94,27 @@ def comparison_rows(profile: str) -> dict:
     """``{printed label: Row}`` of the poster / supplement Table 3 comparison at ``profile``:
     Bicubic, MetaSR, ArbSR, LIIF, LTE (EDSR-baseline, matched to the unstated printed
     backbone) and EQSR (EQNet)."""
-    b = BASELINE_BACKBONE
+    b, budget = BASELINE_BACKBONE, eqsr_budget(profile)
     return {"Bicubic": Row("Bicubic", "bicubic"),
-            "MetaSR": BaselineRow("MetaSR", "metasr", b),
-            "ArbSR": BaselineRow("ArbSR", "arbsr", b, options=_arbsr_options(profile)),
-            "LIIF": BaselineRow("LIIF", "liif", b),
-            "LTE": BaselineRow("LTE", "lte", b),
+            "MetaSR": BaselineRow("MetaSR", "metasr", b, overrides=budget),
+            "ArbSR": BaselineRow("ArbSR", "arbsr", b, options=_arbsr_options(profile), overrides=budget),
+            "LIIF": BaselineRow("LIIF", "liif", b, overrides=budget),
+            "LTE": BaselineRow("LTE", "lte", b, overrides=budget),
             "EQSR": Row("EQSR", "eqsr", "eqnet", options=eqsr_options(profile))}
+
+
+def eqsr_budget(profile: str) -> dict:
+    """TrainConfig overrides that give the EDSR-baseline baselines EQSR's step budget at ``profile``:
+    at ``cpu`` EDSR-baseline runs train 8,000 steps elsewhere (``config.CPU_SCHEDULES``) and EQNet
+    4,000, so the comparison's baselines train EQSR's ``iterations`` and ``milestones`` (one
+    optimisation budget for every method compared). None at ``paper`` (each paper's own protocol)
+    or where the budgets already agree."""
+    if profile == "paper":
+        return {}
+    base, eq = config_for(profile, "liif", BASELINE_BACKBONE), config_for(profile, "eqsr", "eqnet")
+    if (base.iterations, base.milestones) == (eq.iterations, eq.milestones):
+        return {}
+    return {"iterations": eq.iterations, "milestones": tuple(eq.milestones)}
 
 
 def table1_rows(profile: str) -> dict:
@@ -118,6 +134,23 @@ def analysis_rows(profile: str) -> dict:
     rows["IPE-LIIF"] = Row("IPE-LIIF", "ipe-liif", BASELINE_BACKBONE)
     rows["CiaoSR"] = Row("CiaoSR", "ciaosr", BASELINE_BACKBONE)
     return rows
+
+
+# the compared methods that have an official checkpoint layout sr_lib loads (sr_lib.official.checkpoint):
+# LIIF, MetaSR and LTE (liif / lte repositories). ArbSR's and EQSR's released files come in their own
+# repositories' formats, which sr_lib does not read.
+OFFICIAL = ("MetaSR", "LIIF", "LTE")
+OFFICIAL_BACKBONES = ("EDSR-baseline", "RDN", "SwinIR")
+
+
+def official_rows(data_root=None) -> list:
+    """The official LIIF / MetaSR / LTE checkpoints under ``<data_root>/checkpoints/`` on the encoders
+    the papers compare them on (EDSR-baseline, RDN, SwinIR), as ``BaselineRow``s: the EQSR tables do not
+    state their baselines' backbones (the poster's LIIF numbers are RDN-LIIF's, its LTE numbers
+    SwinIR-LTE's), so each is matched to the printed line of its method, its encoder in ``backbone``.
+    Add them with ``spec.with_printed_rows(official_rows(), tables)`` (the poster table, Table 3)."""
+    return [BaselineRow(**{f.name: getattr(r, f.name) for f in fields(r)})
+            for r in checkpoint_rows(data_root, labels=OFFICIAL, backbones=OFFICIAL_BACKBONES)]
 
 
 CLAIMS = tuple(Claim("EQSR", worse) for worse in ("Bicubic", "MetaSR", "ArbSR", "LIIF", "LTE"))
@@ -146,12 +179,13 @@ def table_specs(profile: str, table1_models=()) -> dict:
 
 def train_row(row: Row, profile: str, seed: int = 0, data_root=None, device: str = "auto",
               progress: bool = False):
-    """The trained model of a learned ``row`` (cached run reused, ``sr_lib.engine.train.train``)."""
-    from sr_lib.engine.train import train
+    """The trained model of a learned ``row``: its shipped weights, or its cached / new training run
+    (``sr_lib.repro.run_cards.load_or_train``)."""
+    from sr_lib.repro.run_cards import load_or_train
     if not row.learned:
         raise ValueError(f"{row.label} ({row.method}) is not a learned method")
-    return train(row.method, row.backbone, profile=profile, seed=seed, data_root=data_root or None,
-                 options=dict(row.options), device=device, progress=progress, **dict(row.overrides))
+    return load_or_train(row.method, row.backbone, profile=profile, seed=seed, data_root=data_root or None,
+                         options=dict(row.options), device=device, progress=progress, **dict(row.overrides))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -369,8 +403,8 @@ def cka_summary(matrices: Mapping[str, torch.Tensor]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["BaselineRow", "comparison_rows", "table1_rows", "analysis_rows", "eqsr_options", "train_row",
-           "CLAIMS", "NOT_RUN", "TABLE1_MODELS", "table_specs",
+__all__ = ["BaselineRow", "comparison_rows", "eqsr_budget", "table1_rows", "analysis_rows", "eqsr_options", "train_row",
+           "OFFICIAL", "OFFICIAL_BACKBONES", "official_rows", "CLAIMS", "NOT_RUN", "TABLE1_MODELS", "table_specs",
            "table1_parameter_counts", "image_crops", "KrigingMap", "hr_pixel_at", "kriging_map",
            "kriging_maps", "kriging_frame", "output_contrast", "eq_s_curves", "cka_matrices", "cka_summary",
            "FLAT_CONTRAST"]

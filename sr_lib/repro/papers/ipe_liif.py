@@ -69,8 +69,7 @@ def official_rows(data_root=None) -> list:
     """The official LIIF / MetaSR checkpoints (EDSR-baseline or RDN encoders) under
     ``<data_root>/checkpoints/``, as rows to evaluate beside Table 1's trained models
     (``spec.with_rows(official_rows())``)."""
-    return [r for r in checkpoint_rows(data_root)
-            if r.label in ("LIIF", "MetaSR") and r.printed_backbone in ("EDSR-baseline", "RDN")]
+    return checkpoint_rows(data_root, labels=("LIIF", "MetaSR"), backbones=("EDSR-baseline", "RDN"))
 
 
 __all__ = ["EDSR", "RDN", "FIXED", "NOT_RUN", "THREE", "BEATS", "wider", "table_specs", "official_rows"]

@@ -1,4 +1,9 @@
-"""CiaoSR table helpers (sr_lib.repro.papers.ciaosr): Table 7 sizes/times, synthesis, unavailable metrics."""
+"""CiaoSR table helpers (sr_lib.repro.papers.ciaosr): Table 7 sizes/times, synthesis, unavailable metrics,
+official checkpoints beside the tables."""
+import json
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +14,7 @@ from sr_lib.repro.papers.ciaosr import (TABLE_COLUMNS, lpips_status, model_sizes
                                   time_inference, unavailable_lines)
 from sr_lib.engine.evaluate import bicubic_torch
 from sr_lib.engine.synthesis import quantize_uint8
-from sr_lib.repro import Row, TableSpec
+from sr_lib.repro import Claim, Row, TableSpec, load_tables
 from sr_lib.models.base import count_parameters
 
 SMALL = {"liif": {"n_resblocks": 1, "n_feats": 8, "hidden": [16, 16]},
@@ -136,3 +141,114 @@ class TestLpipsScore:
             expected.append(float((sr * 2 - 1 - (to_tensor01(hr_c) * 2 - 1)).abs().mean()))
         assert got == pytest.approx(np.mean(expected))
         assert all(lo >= -1 and hi <= 1 for lo, hi in seen)
+
+
+@pytest.mark.usefixtures("one_torch_thread", "quiet")
+class TestOfficialCheckpoints:
+    """Official LIIF / MetaSR / LTE files (made here, refvec rule weights) beside the CiaoSR tables."""
+
+    def test_official_rows_are_the_compared_methods_on_the_printed_backbones(self, official_root, tmp_path):
+        from sr_lib.repro.papers import ciaosr
+        rows = ciaosr.official_rows(official_root.root)
+        assert {(r.label, r.method, r.printed_backbone, Path(r.checkpoint).name) for r in rows} == {
+            ("LIIF", "liif", "EDSR-baseline", "liif_edsr-baseline.pth"),
+            ("MetaSR", "metasr", "EDSR-baseline", "metasr_edsr-baseline.pth"),
+            ("LTE", "lte", "EDSR-baseline", "lte_edsr-baseline.pth"),
+            ("LIIF", "liif", "RDN", "liif_rdn_small.pth"),
+            ("LTE", "lte", "SwinIR", "lte_swinir_small.pth")}      # not the full-EDSR LIIF nor the IPE-LIIF file
+        assert all(r.weights == f"official checkpoint {Path(r.checkpoint).name}" for r in rows)
+        assert ciaosr.official_rows(tmp_path) == []
+
+    def test_each_table_gets_the_official_lines_it_prints(self, official_root, paper_tables_dir):
+        from sr_lib.repro.papers import ciaosr
+        tables = load_tables(paper_tables_dir)
+        rows = ciaosr.official_rows(official_root.root)
+        specs = ciaosr.table_specs([ciaosr.EDSR, ciaosr.RDN, ciaosr.SWIN], "cpu")
+        added = {k: {(r.label, r.printed_backbone) for r in s.with_printed_rows(rows, tables).rows if r.checkpoint}
+                 for k, s in specs.items()}
+        assert added[1] == {(r.label, r.printed_backbone) for r in rows}
+        assert added[2] == added[3] == {("LIIF", "RDN"), ("LTE", "SwinIR")}         # the benchmark backbones
+        assert added[7] == added[8] == {("LIIF", "RDN")}
+        assert added[4] == added[5] == set()                                       # CiaoSR ablations only
+
+    def test_official_rows_evaluate_through_run_table_at_smoke(self, official_table2):
+        from sr_lib.official.checkpoint import load_official
+        from sr_lib.repro.claims import official_summary
+        result, root = official_table2
+        raw = result.raw
+        assert len(raw) == 4 and set(raw["scale"]) == {2.0, 4.0} and set(raw["dataset"]) == {"Set5"}
+        assert raw["weights"].str.startswith("official").all() and raw["run_key"].str.startswith("checkpoint:").all()
+        assert np.isfinite(raw["psnr"]).all()
+        # independent of run_rows: the official loader and sr_lib.evaluate on the same image give the same PSNR
+        for rec in raw.to_dict("records"):
+            model = load_official(root / "checkpoints" / rec["run_key"].split(":", 1)[1])
+            direct = sr_lib.evaluate(model, "Set5", rec["scale"], "ciaosr", data_root=root, limit=1)
+            assert rec["psnr"] == pytest.approx(direct["psnr"], abs=1e-9)
+        side = result.side[result.side["weights"].fillna("").str.startswith("official")]
+        assert len(side) == 4 and (side["status"] == "ours").all()
+        assert set(zip(side["method"], side["backbone"])) == {("LIIF", "RDN"), ("LTE", "SwinIR")}
+        assert result.side.loc[~result.side.index.isin(side.index), "ours"].isna().all()   # the printed lines
+        assert official_summary(result.side) == ("liif_rdn_small.pth (table2: 2 cells); "
+                                                 "lte_swinir_small.pth (table2: 2 cells)")
+        assert official_summary(result.side.drop(side.index)) == official_summary(result.side.iloc[:0]) == ""
+
+    def test_official_rows_never_enter_the_claims(self, official_table2, paper_tables_dir):
+        from sr_lib.repro import check_claims
+        from sr_lib.repro.papers import ciaosr
+        result, root = official_table2
+        assert result.claims["ours"].isna().all()
+        assert (result.claims["verdict"] == "not tested (not evaluated)").all()
+        # a trained CiaoSR beside them: "CiaoSR > LIIF" still has no LIIF evidence, the official one is left out
+        raw, spec, tables = result.raw, result.spec, load_tables(paper_tables_dir)
+        liif = raw[raw["label"] == "LIIF"]
+        per_image = [json.dumps([[i, p + 1, s] for i, p, s in json.loads(c)]) for c in liif["per_image"]]
+        ours = liif.assign(label="CiaoSR", method="ciaosr", weights="trained here", psnr=liif["psnr"] + 1,
+                           per_image=per_image, run_key="ciaosr-rdn-s0-0123456789")
+        both = TableSpec(spec.paper, spec.table, spec.rows + (Row("CiaoSR", "ciaosr", ciaosr.RDN),),
+                         claims=(Claim("CiaoSR", "LIIF"),), metrics=spec.metrics)
+        health = {"ciaosr-rdn-s0-0123456789": True}
+
+        def cells(trained_liif: bool):          # the claim cells evaluated here
+            liif_weights = raw.assign(weights="trained here") if trained_liif else raw
+            c = check_claims(both, pd.concat([liif_weights, ours]), "smoke", data_root=root, tables=tables,
+                             health=health)
+            return c[(c["dataset"] == "Set5") & (c["backbone"] == "RDN") & c["scale"].isin([2.0, 4.0])]
+        official = cells(trained_liif=False)
+        assert len(official) == 2 and (official["verdict"] == "not tested (not evaluated)").all()
+        control = cells(trained_liif=True)      # the same numbers as trained weights are tested
+        assert len(control) == 2 and (control["verdict"] == "holds").all() and np.allclose(control["ours"], 1.0)
+
+    def test_lpips_scores_an_official_line_with_its_checkpoint(self, official_table2, paper_tables_dir):
+        from sr_lib.official.checkpoint import load_official
+        from sr_lib.repro import load_eval_set, table_test_sets
+        from sr_lib.repro.papers.ciaosr import add_lpips, lpips_score
+        result, root = official_table2
+        (ts,) = table_test_sets(result.spec, "smoke", root, tables=load_tables(paper_tables_dir))
+        sets = {"Set5": load_eval_set(ts, root)}
+
+        def net(a, b):                          # stands in for lpips.LPIPS
+            return (a - b).abs().mean()
+        lp = add_lpips(result.raw, result.spec, "smoke", sets, data_root=root, net=net)   # trains nothing
+        for rec in lp.to_dict("records"):
+            model = load_official(root / "checkpoints" / rec["run_key"].split(":", 1)[1])
+            assert rec["lpips"] == pytest.approx(lpips_score(model, sets["Set5"], rec["scale"], net=net))
+
+
+@pytest.fixture(scope="module")
+def official_table2(official_root, paper_tables_dir):
+    """CiaoSR Table 2 with its official lines alone (RDN-LIIF, SwinIR-LTE; nothing trained), run at smoke."""
+    import warnings
+    from sr_lib.repro import run_table
+    from sr_lib.repro.papers import ciaosr
+    tables, root = load_tables(paper_tables_dir), official_root.root
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")         # unpinned official files warn by design
+            spec = replace(ciaosr.table_specs([ciaosr.RDN], "smoke")[2], rows=()).with_printed_rows(
+                ciaosr.official_rows(root), tables)
+            result = run_table(spec, "smoke", data_root=root, tables=tables, progress=False, log=lambda m: None)
+    finally:
+        torch.set_num_threads(threads)
+    return result, root

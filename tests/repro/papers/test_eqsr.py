@@ -1,9 +1,12 @@
 """EQSR analysis helpers (sr_lib.repro.papers.eqsr) on tiny models: shapes, CKA of a scale with
-itself, EQ_S of Bicubic, the flat-output flag, Table 1 parameter counts, kriging geometry."""
+itself, EQ_S of Bicubic, the flat-output flag, Table 1 parameter counts, kriging geometry; official
+checkpoints beside the comparison."""
 from __future__ import annotations
 
 import inspect
 import math
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +15,7 @@ import torch
 
 import sr_lib
 from sr_lib.config import config_for, model_options
+from sr_lib.repro import load_tables
 from sr_lib.repro.papers.eqsr import (cka_matrices, cka_summary, comparison_rows, eq_s_curves, eqsr_options,
                                   hr_pixel_at, kriging_frame, kriging_maps, table1_parameter_counts,
                                   table1_rows, table_specs)
@@ -123,3 +127,50 @@ class TestClaimsAcrossBackbones:
         cell = out[(out["dataset"] == "Set5") & (out["scale"] == 1.55)].iloc[0]
         assert cell["printed"] == pytest.approx(41.16 - 41.20)          # poster: EQSR 41.16, LTE 41.20
         assert cell["ours"] == pytest.approx(0.5) and bool(cell["holds_ours"])
+
+
+@pytest.mark.usefixtures("one_torch_thread", "quiet")
+class TestOfficialCheckpoints:
+    """Official LIIF / MetaSR / LTE files (made here, refvec rule weights) beside the EQSR comparison."""
+
+    def test_official_rows_match_the_printed_lines_of_unstated_backbone(self, official_root, paper_tables_dir,
+                                                                         tmp_path):
+        from sr_lib.repro.papers import eqsr
+        rows = eqsr.official_rows(official_root.root)
+        assert all(isinstance(r, eqsr.BaselineRow) and r.printed_backbone == "" for r in rows)
+        assert {(r.label, r.method, r.backbone, Path(r.checkpoint).name) for r in rows} == {
+            ("LIIF", "liif", "edsr-baseline", "liif_edsr-baseline.pth"),
+            ("MetaSR", "metasr", "edsr-baseline", "metasr_edsr-baseline.pth"),
+            ("LTE", "lte", "edsr-baseline", "lte_edsr-baseline.pth"),
+            ("LIIF", "liif", "rdn", "liif_rdn_small.pth"),
+            ("LTE", "lte", "swinir", "lte_swinir_small.pth")}      # not the full-EDSR LIIF nor the IPE-LIIF file
+        assert all(r.weights.startswith("official checkpoint ") for r in rows)
+        assert eqsr.official_rows(tmp_path) == []
+        tables = load_tables(paper_tables_dir)
+        specs = table_specs("smoke")
+        added = {k: [r for r in s.with_printed_rows(rows, tables).rows if r.checkpoint] for k, s in specs.items()}
+        assert added["poster"] == added["supp3"] == rows and added["supp1"] == []
+
+    def test_official_rows_evaluate_at_smoke_and_never_enter_the_claims(self, official_root, paper_tables_dir):
+        from sr_lib.official.checkpoint import load_official
+        from sr_lib.repro import run_table
+        from sr_lib.repro.papers import eqsr
+        tables, root = load_tables(paper_tables_dir), official_root.root
+        chosen = [r for r in eqsr.official_rows(root) if r.backbone in ("rdn", "swinir")]   # RDN-LIIF, SwinIR-LTE
+        spec = replace(table_specs("smoke")["poster"], rows=()).with_printed_rows(chosen, tables)
+        assert len(spec.rows) == 2
+        result = run_table(spec, "smoke", data_root=root, tables=tables, any_backbone=True, progress=False,
+                           log=lambda m: None)
+        raw = result.raw
+        assert len(raw) == 4 and set(raw["scale"]) == {1.55, 6.25} and set(raw["dataset"]) == {"Set5"}
+        assert raw["weights"].str.startswith("official").all() and set(raw["backbone"]) == {"rdn", "swinir"}
+        for rec in raw.to_dict("records"):           # the official loader and sr_lib.evaluate agree with run_rows
+            model = load_official(root / "checkpoints" / rec["run_key"].split(":", 1)[1])
+            direct = sr_lib.evaluate(model, "Set5", rec["scale"], "eqsr", data_root=root, limit=1)
+            assert rec["psnr"] == pytest.approx(direct["psnr"], abs=1e-9)
+        side = result.side[result.side["weights"].fillna("").str.startswith("official")]
+        assert len(side) == 4 and (side["status"] == "ours").all() and (side["backbone"] == "").all()
+        assert set(side["method"]) == {"LIIF", "LTE"} and side["printed"].notna().all()
+        assert result.side.loc[~result.side.index.isin(side.index), "ours"].isna().all()
+        assert len(result.claims) and result.claims["ours"].isna().all()
+        assert (result.claims["verdict"] == "not tested (not evaluated)").all()

@@ -1,6 +1,8 @@
 """IPE-LIIF table specs (sr_lib.repro.papers.ipe_liif): every row matches a printed line."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from sr_lib.repro import load_tables, printed_cells
 from sr_lib.repro.papers import ipe_liif
 
@@ -23,3 +25,9 @@ class TestSpecs:
 
     def test_no_checkpoints_no_official_rows(self, tmp_path):
         assert ipe_liif.official_rows(tmp_path) == []
+
+    def test_official_rows_are_liif_and_metasr_on_edsr_baseline_and_rdn(self, official_root, quiet):
+        rows = ipe_liif.official_rows(official_root.root)
+        assert [(r.label, r.printed_backbone, Path(r.checkpoint).name) for r in rows] == [
+            ("LIIF", "EDSR-baseline", "liif_edsr-baseline.pth"), ("LIIF", "RDN", "liif_rdn_small.pth"),
+            ("MetaSR", "EDSR-baseline", "metasr_edsr-baseline.pth")]           # no LTE, no SwinIR, no full EDSR
