@@ -43,7 +43,12 @@ def read_runs(profile: str) -> pd.DataFrame:
 def health_map(profile: str) -> dict:
     """``{run key: healthy}`` of the profile's run cards."""
     runs = read_runs(profile)
-    return {str(r): str(h).strip().lower() in ("true", "1") for r, h in zip(runs["run"], runs["healthy"])}
+    return {str(r): is_healthy(h) for r, h in zip(runs["run"], runs["healthy"])}
+
+
+def is_healthy(value) -> bool:
+    """A ``healthy`` cell of runs.csv as a bool (``True`` / ``1``, as written or read back)."""
+    return str(value).strip().lower() in ("true", "1")
 
 
 
@@ -153,7 +158,7 @@ def pretrained(method: str = "liif", backbone: str | None = "edsr-baseline", *, 
     from sr_lib.paths import repo_root
 
     runs = read_runs(profile)
-    healthy = runs[runs["healthy"].astype(str).str.lower().isin(["true", "1"])]
+    healthy = runs[runs["healthy"].map(is_healthy).astype(bool)]
     rows = healthy[healthy["method"] == method]
     if variant is not None:
         rows = rows[rows["variant"].astype(str) == variant]
