@@ -203,9 +203,10 @@ SMOKE = TrainConfig(profile="smoke", lr_size=16, n_queries=64, batch_size=2, ite
 # after 500 steps). EQSR at 300 steps of this recipe: Set5 x2 28.87 dB vs Bicubic 33.67, L1 still
 # falling steadily (0.159 -> 0.044 in [0, 1] units); its released scale code 2/H_hr is *not* the cause
 # (the code a 24-px training patch would get scores 28.71): it is slow to learn, not broken.
-# Per-step costs (CPU-s, 1 thread, quiet machine, before the speed issue's changes): LIIF 0.13, MetaSR
-# 0.11, IPE-LIIF 0.17, LTE 0.12, CiaoSR 0.45 (0.66 on RDN), EQSR 1.36. Which runs at how many seeds,
-# and the CPU-hours they take: docs/RUN_PLAN.md. One thread per run (``cpu_threads``); two runs in
+# Per-step costs (CPU-s, 1 thread, quiet machine, after the speed issue's changes; ``repro.plan.STEP_COST``):
+# LIIF 0.037, MetaSR 0.041, IPE-LIIF 0.058, LTE 0.044, CiaoSR 0.140 (0.220 on RDN), EQSR 0.558 (before:
+# 0.13, 0.11, 0.17, 0.12, 0.45, 1.36). Which runs at how many seeds, and the CPU-hours they take
+# (9.2 in all): docs/RUN_PLAN.md. One thread per run (``cpu_threads``); two runs in
 # parallel use both cores.
 CPU_SIZES = {
     # backbones (size options every method builder passes on to its backbone)

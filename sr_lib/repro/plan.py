@@ -20,10 +20,14 @@ from dataclasses import dataclass
 from sr_lib.config import config_for
 from sr_lib.metrics.protocols import get_protocol
 
-# rough CPU-seconds per step at one thread (docs/RUN_PLAN.md), to order the plan cheapest first and
-# print an estimate; (method, backbone) → s, backbone None = any
-STEP_COST = {("eqsr", None): 1.36, ("ipe-liif", "rdn"): 0.50, ("arbsr", None): 0.09, ("ciaosr", "rdn"): 0.66, ("ciaosr", None): 0.45, ("ciaosr", "swinir"): 0.69,
-             (None, "rdn"): 0.33, (None, "swinir"): 0.32, ("ipe-liif", None): 0.17, (None, None): 0.13}
+# CPU-seconds per training step at one thread on a quiet machine, (method, backbone) → s, backbone None =
+# any: `benchmarks/bench_train.py --steps 20 --warmup 3` of 2026-12-02 (after the speed issue's changes;
+# load 0.2 before it; docs/RUN_PLAN.md). Used to order the plan cheapest first and to print its cost.
+STEP_COST = {("eqsr", None): 0.558, ("ciaosr", "rdn"): 0.220, ("ciaosr", "swinir"): 0.162, ("ciaosr", None): 0.140,
+             ("ipe-liif", "rdn"): 0.139, ("lte", "rdn"): 0.132, ("metasr", "rdn"): 0.126, ("liif", "rdn"): 0.122,
+             ("lte", "swinir"): 0.085, ("liif", "swinir"): 0.073, ("itsrn", None): 0.068, ("ipe-liif", None): 0.058,
+             ("lte", None): 0.044, ("arbsr", None): 0.042, ("metasr", None): 0.041, ("liif", None): 0.037,
+             ("liif-pe", None): 0.036, (None, "rdn"): 0.13, (None, "swinir"): 0.08, (None, None): 0.045}
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,14 @@ def plan_runs(profile: str) -> list:
     return sorted(runs.values(), key=lambda p: (p.step_cost(), p.method, str(p.backbone), p.options, p.overrides, p.seed))
 
 
+def prioritise(plan: list, first=()) -> list:
+    """``plan`` with the runs whose label starts with ``first[0]`` first, then ``first[1]``, ...,
+    then the rest, each group in the plan's own order (``train-plan --first liif:edsr-baseline``)."""
+    first = tuple(first or ())
+    rank = lambda run: next((i for i, p in enumerate(first) if run.label.startswith(p)), len(first))
+    return sorted(plan, key=rank)
+
+
 def check_workers(worker: int, workers: int) -> None:
     """``UserError`` unless ``0 <= worker < workers`` (each worker trains every ``workers``-th run)."""
     from sr_lib.errors import UserError
@@ -86,14 +98,16 @@ def check_workers(worker: int, workers: int) -> None:
 
 
 def train_plan(profile: str, *, worker: int = 0, workers: int = 1, data_root=None, device: str = "auto",
-               log=None) -> list:
-    """Train and ship this worker's share of the plan (every ``workers``-th run from ``worker``);
-    returns the run cards written. Shipped runs are skipped."""
+               first=(), log=None) -> list:
+    """Train and ship this worker's share of the plan (every ``workers``-th run from ``worker``, after
+    ``prioritise(plan, first)``); returns the run cards written. Shipped runs are skipped."""
     from sr_lib.engine.train import train
     from sr_lib.repro.run_cards import ship_run, weights_dir
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     check_workers(worker, workers)
-    plan = plan_runs(profile)[worker::workers]
+    done = shipped_labels(profile)
+    todo = [r for r in prioritise(plan_runs(profile), first) if (r.method, r.backbone, r.seed, r.variant) not in done]
+    plan = todo[worker::workers]
     cards, t0 = [], time.perf_counter()
     for i, run in enumerate(plan, 1):
         cfg = config_for(profile, run.method, run.backbone, **dict(run.overrides))
@@ -116,18 +130,31 @@ def _run_cli(args) -> int:
     check_workers(args.worker, args.workers)
     if args.run:
         train_plan(args.profile, worker=args.worker, workers=args.workers, data_root=args.data_root,
-                   device=args.device)
+                   device=args.device, first=args.first)
         return 0
-    from sr_lib.repro.run_cards import shipped_weights
-    plan = plan_runs(args.profile)
-    total = 0.0
+    plan = prioritise(plan_runs(args.profile), args.first)
+    done = shipped_labels(args.profile)
+    total = left = 0.0
     for run in plan:
         cfg = config_for(args.profile, run.method, run.backbone, **dict(run.overrides))
         hours = run.step_cost() * cfg.iterations / 3600
+        shipped = (run.method, run.backbone, run.seed, run.variant) in done
         total += hours
-        print(f"{run.label:60s} {run.paper:9s} {run.protocol:9s} {hours:5.2f} CPU-h")
-    print(f"{len(plan)} runs, ~{total:.1f} CPU-hours at the listed step costs")
+        left += 0.0 if shipped else hours
+        print(f"{run.label:60s} {run.paper:9s} {run.protocol:9s} {hours:5.2f} CPU-h  {'shipped' if shipped else 'to train'}")
+    n_left = sum((r.method, r.backbone, r.seed, r.variant) not in done for r in plan)
+    print(f"{len(plan)} runs, ~{total:.1f} CPU-hours at the listed step costs; {len(plan) - n_left} shipped, "
+          f"{n_left} to train (~{left:.1f} CPU-hours)")
     return 0
+
+
+def shipped_labels(profile: str) -> set:
+    """(method, backbone, seed, variant) of every run card in ``results/<profile>/runs.csv``."""
+    import pandas as pd
+    from sr_lib.repro.run_cards import read_runs
+    runs = read_runs(profile)
+    return {(str(r["method"]), str(r["backbone"]), int(r["seed"]),
+             "" if pd.isna(r["variant"]) else str(r["variant"])) for _, r in runs.iterrows()}
 
 
 def add_cli(subparsers) -> None:
@@ -138,9 +165,11 @@ def add_cli(subparsers) -> None:
     p.add_argument("--run", action="store_true", help="train the runs that are not shipped yet")
     p.add_argument("--worker", type=int, default=0, help="this worker's index (with --workers)")
     p.add_argument("--workers", type=int, default=1, help="how many workers share the plan")
+    p.add_argument("--first", nargs="*", default=[], metavar="LABEL_PREFIX",
+                   help="runs whose label starts with these go first, in this order (e.g. ipe-liif:edsr-baseline)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--device", default="auto")
     p.set_defaults(func=_run_cli)
 
 
-__all__ = ["PlannedRun", "plan_runs", "check_workers", "train_plan", "add_cli"]
+__all__ = ["PlannedRun", "plan_runs", "prioritise", "shipped_labels", "check_workers", "train_plan", "add_cli"]

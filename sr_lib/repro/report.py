@@ -503,16 +503,28 @@ def training_runs(profile: str) -> pd.DataFrame:
 
 
 def _training_line(profile: str, res: Path) -> list[str]:
-    runs = training_runs(profile)
-    if len(runs):
-        atomic_write_text(res / "training_runs.csv", runs.to_csv(index=False))
-    elif (res / "training_runs.csv").is_file():
-        runs = pd.read_csv(res / "training_runs.csv")
-    if not len(runs):
-        return []
-    hours = pd.to_numeric(runs["train_seconds"], errors="coerce").sum() / 3600
-    return [f"**Training:** {len(runs)} finished training runs, {hours:.2f} h of training wall time in total "
-            f"(each run's own clock; runs that trained side by side overlap). Per run: {_link('training_runs.csv')}."]
+    """What was trained: the shipped run cards of ``runs.csv`` (committed, the same on every clone), then
+    the finished runs of this machine's run cache that are not shipped (listed in ``training_runs.csv``)."""
+    lines = []
+    shipped: set[str] = set()
+    path = res / "runs.csv"
+    if path.is_file():
+        cards = pd.read_csv(path)
+        shipped = set(cards["run"].astype(str))
+        col = lambda name: pd.to_numeric(cards[name], errors="coerce") if name in cards else pd.Series(dtype=float)
+        hours = col("train_seconds").sum() / 3600
+        steps = sorted({int(s) for s in col("steps").dropna()})
+        lines.append(f"**Training:** {len(cards)} shipped runs ({_link('runs.csv')}; weights in `weights/`), "
+                     f"{hours:.2f} h of training in total by their run cards (each run's own clock, one thread; "
+                     f"steps: {', '.join(f'{s:,}' for s in steps) or DASH}).")
+    local = training_runs(profile)
+    local = local[~local["run"].astype(str).isin(shipped)]
+    if len(local):
+        atomic_write_text(res / "training_runs.csv", local.to_csv(index=False))
+        hours = pd.to_numeric(local["train_seconds"], errors="coerce").sum() / 3600
+        lines.append(f"{'' if lines else '**Training:** '}{len(local)} more finished runs in this machine's run "
+                     f"cache, not shipped ({hours:.2f} h; {_link('training_runs.csv')}).")
+    return [" ".join(lines)] if lines else []
 
 
 # ------------------------------------------------------------------------------------------------

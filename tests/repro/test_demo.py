@@ -121,3 +121,36 @@ def test_demo_refuses_what_does_not_fit_the_memory_budget(tmp_path, capsys, monk
 def test_train_plan_refuses_bad_workers(argv, capsys):
     assert cli_main(["train-plan", "--profile", "cpu", *argv]) == 2
     assert "--worker must be in 0..--workers-1" in capsys.readouterr().err
+
+
+def test_train_plan_lists_what_is_shipped_and_what_is_left(tmp_path, capsys, monkeypatch):
+    """The listing marks a run shipped exactly when runs.csv has its card (method, backbone, seed, variant)."""
+    import pandas as pd
+    from sr_lib.repro.plan import plan_runs
+    plan = plan_runs("cpu")
+    one, other = plan[0], next(r for r in plan[1:] if r.variant)
+    monkeypatch.setenv("SR_RESULTS", str(tmp_path))
+    (tmp_path / "cpu").mkdir()
+    pd.DataFrame([{"run": "a", "method": one.method, "backbone": one.backbone, "seed": one.seed, "variant": one.variant},
+                  {"run": "b", "method": other.method, "backbone": other.backbone, "seed": other.seed,
+                   "variant": other.variant}]).to_csv(tmp_path / "cpu" / "runs.csv", index=False)
+    assert cli_main(["train-plan", "--profile", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    marked = [ln for ln in lines[:-1] if ln.endswith(" shipped")]
+    assert len(marked) == 2 and {ln.split()[0] for ln in marked} == {one.label.split()[0], other.label.split()[0]}
+    assert sum(ln.endswith(" to train") for ln in lines) == len(plan) - 2
+    assert f"{len(plan)} runs" in lines[-1] and "2 shipped" in lines[-1] and f"{len(plan) - 2} to train" in lines[-1]
+
+
+def test_train_plan_first_puts_the_named_runs_first_in_the_given_order():
+    from sr_lib.repro.plan import plan_runs, prioritise
+    plan = plan_runs("cpu")
+    out = prioritise(plan, ["ipe-liif:edsr-baseline s", "metasr:edsr-baseline s"])
+    n_ipe = sum(r.label.startswith("ipe-liif:edsr-baseline s") for r in plan)
+    n_meta = sum(r.label.startswith("metasr:edsr-baseline s") for r in plan)
+    assert n_ipe == 3 and n_meta == 3                    # the IPE-LIIF trio's seeds (Table 1)
+    assert all(r.label.startswith("ipe-liif:edsr-baseline s") for r in out[:3])
+    assert all(r.label.startswith("metasr:edsr-baseline s") for r in out[3:6])
+    assert sorted(map(id, out)) == sorted(map(id, plan))                   # a reordering, nothing lost
+    rest = [r for r in plan if not r.label.startswith(("ipe-liif:edsr-baseline s", "metasr:edsr-baseline s"))]
+    assert out[6:] == rest and prioritise(plan, []) == plan

@@ -99,7 +99,16 @@ class TestWriteReport:
         runs = pd.read_csv(tmp_path / "smoke" / "training_runs.csv")
         assert len(runs) == 1 and runs.loc[0, "method"] == "liif" and runs.loc[0, "steps"] == 4
         assert runs.loc[0, "train_seconds"] == round(ck["train_seconds"], 1)
-        assert "1 finished training runs" in text
+        assert "**Training:** 1 more finished runs in this machine's run cache, not shipped" in text
+        # once the run is shipped (a run card in runs.csv) it counts there, by its card, and not twice
+        name = runs.loc[0, "run"]
+        pd.DataFrame([{"run": name, "steps": 4, "train_seconds": 1800.0},
+                      {"run": "other-run", "steps": 8000, "train_seconds": 5400.0}]).to_csv(
+            tmp_path / "smoke" / "runs.csv", index=False)
+        text = write_report("smoke", []).read_text()
+        line = next(x for x in text.splitlines() if x.startswith("**Training:**"))
+        assert "2 shipped runs" in line and "2.00 h of training" in line and "steps: 4, 8,000" in line
+        assert "more finished runs" not in line
 
 
 class TestScoreboard:
