@@ -114,6 +114,10 @@ def main(argv=None) -> int:
         warnings.formatwarning = _warning_line
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:         # the reader went away (``... | head``): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())       # no second error when Python flushes stdout at exit
+        return 0
     except (UserError, OSError, ValueError, KeyError) as e:
         if debug:
             raise

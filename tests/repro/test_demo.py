@@ -154,3 +154,14 @@ def test_train_plan_first_puts_the_named_runs_first_in_the_given_order():
     assert sorted(map(id, out)) == sorted(map(id, plan))                   # a reordering, nothing lost
     rest = [r for r in plan if not r.label.startswith(("ipe-liif:edsr-baseline s", "metasr:edsr-baseline s"))]
     assert out[6:] == rest and prioritise(plan, []) == plan
+
+
+def test_a_closed_pipe_ends_a_listing_quietly():
+    """``python -m sr_lib train-plan | head -1`` where head has gone: exit 0, nothing on stderr."""
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "sr_lib", "train-plan", "--profile", "cpu"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                     # the reader is gone before the first line is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0 and err.strip() == "", err
