@@ -49,3 +49,28 @@ def test_ship_reload_and_rescore(tmp_path, monkeypatch, shared_data, capsys):
                      "--protocol", "liif", "--data-root", str(shared_data)]) == 0
     psnr = json.loads(capsys.readouterr().out)["psnr"]
     assert psnr == pytest.approx(row["set5_x2"], abs=0.01)
+
+
+def _committed_rows(n: int = 2):
+    """``n`` committed cpu run cards, picked at random with a fixed seed (so CI re-scores the same ones
+    until runs.csv changes), among the EDSR-baseline runs (a few seconds each to evaluate)."""
+    import random
+    runs = read_runs("cpu")
+    runs = runs[runs["backbone"] == "edsr-baseline"]
+    if len(runs) < n:
+        pytest.skip("fewer shipped cpu runs than needed")
+    picks = random.Random(12).sample(sorted(runs["run"]), n)
+    return [runs[runs["run"] == r].iloc[0] for r in picks]
+
+
+@pytest.mark.parametrize("i", [0, 1])
+def test_committed_set5_x2_is_reproduced_by_the_cli(i, shared_data, capsys):
+    """Issue 12, item 5: ``evaluate --checkpoint <weights> --dataset Set5 --scale 2 --protocol <protocol>``
+    lands within 0.01 dB of a shipped run's ``set5_x2``."""
+    from sr_lib.paths import repo_root
+    row = _committed_rows()[i]
+    capsys.readouterr()
+    assert cli_main(["evaluate", "--checkpoint", str(repo_root() / row["weights"]), "--dataset", "Set5", "--scale", "2",
+                     "--protocol", row["protocol"], "--data-root", str(shared_data)]) == 0
+    psnr = json.loads(capsys.readouterr().out)["psnr"]
+    assert psnr == pytest.approx(float(row["set5_x2"]), abs=0.01), row["run"]
