@@ -56,7 +56,7 @@ def per_image_scores(cell: str, metric: str) -> dict:
     return {e[0]: float(e[METRIC_INDEX[metric]]) for e in json.loads(cell)}
 
 
-def _health_reason(run_key: str, health) -> str:
+def health_reason(run_key: str, health) -> str:
     """Why a run's numbers are no evidence ('' when they are): below the health bar, or unchecked."""
     if not _LEARNED_KEY.search(run_key):
         return ""                              # an upscaler (Bicubic) or an official checkpoint
@@ -73,7 +73,7 @@ def claim_verdict(a: pd.DataFrame, b: pd.DataFrame, metric: str, health=None):
     if a.empty or b.empty:
         return not_tested("not evaluated")
     for key in list(a["run_key"]) + list(b["run_key"]):
-        why = _health_reason(str(key), health)
+        why = health_reason(str(key), health)
         if why:
             return not_tested(why)
     sa = {s: per_image_scores(c, metric) for s, c in zip(a["seed"], a["per_image"])}
@@ -237,5 +237,5 @@ def verdict_counts(claims: pd.DataFrame, by=("paper",)) -> pd.DataFrame:
     return out.reindex(columns=list(VERDICTS), fill_value=0).reset_index()
 
 
-__all__ = ["ours_cells", "SIDE_COLUMNS", "side_by_side_table", "official_summary", "CLAIM_COLUMNS", "check_claims",
+__all__ = ["ours_cells", "health_reason", "SIDE_COLUMNS", "side_by_side_table", "official_summary", "CLAIM_COLUMNS", "check_claims",
            "claim_summary", "claim_verdict", "per_image_scores", "verdict_counts", "OURS_COLUMNS"]

@@ -19,6 +19,7 @@ import pandas as pd
 from sr_lib.data.datasets import ImageSet, load_dataset
 from sr_lib.engine.evaluate import evaluate
 from sr_lib.metrics.protocols import get_protocol
+from sr_lib.repro.claims import health_reason
 from sr_lib.repro.results import write_csv
 from sr_lib.repro.specs import EVAL_BUDGETS
 from sr_lib.repro.verdicts import not_tested, paired_verdict
@@ -62,7 +63,7 @@ def held_out_ordering(a: str, b: str, *, backbone: str = "edsr-baseline", seeds=
                                     data_root=data_root or None, progress=False)
               for m in (a, b) for s in seeds}
     keys = {ms: model.train_info["key"] for ms, model in models.items()}
-    bad = [k for k in keys.values() if not health.get(k, False)]
+    why = next((w for w in (health_reason(k, health) for k in sorted(keys.values())) if w), "")
     runs = " ".join(sorted(keys.values()))
     old = _read(csv)
     rows = []
@@ -70,7 +71,7 @@ def held_out_ordering(a: str, b: str, *, backbone: str = "edsr-baseline", seeds=
         hit = old[(old["runs"] == runs) & (old["scale"].astype(float) == float(scale))
                   & (old["dataset"] == images.name) & (old["n_images"].astype(int) == len(images))
                   & (old["protocol"] == proto.name)] if not old.empty else old
-        if len(hit) and not bad and not str(hit.iloc[0]["verdict"]).startswith("not tested"):
+        if len(hit) and not why and not str(hit.iloc[0]["verdict"]).startswith("not tested"):
             rows.append(hit.iloc[0].to_dict())
             continue
         scores = {}
@@ -80,10 +81,7 @@ def held_out_ordering(a: str, b: str, *, backbone: str = "edsr-baseline", seeds=
             scores[(m, s)] = {r["image"]: r["psnr"] for r in res["per_image"]}
         names = sorted(scores[(a, seeds[0])])
         diff = np.array([[scores[(a, s)][n] - scores[(b, s)][n] for n in names] for s in seeds])   # [k, n]
-        if bad:
-            v = not_tested(f"run {bad[0]} {'below the health bar' if bad[0] in health else 'has no health check'}")
-        else:
-            v = paired_verdict(diff)
+        v = not_tested(why) if why else paired_verdict(diff)
         rows.append({"claim": f"{a} > {b}", "dataset": images.name,
                      "images": f"{HELD_OUT_SET} sorted by name, images {TABLE_IMAGES + 1}-{TABLE_IMAGES + len(names)}",
                      "scale": scale, "protocol": proto.name, "profile": profile,

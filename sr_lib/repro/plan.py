@@ -47,6 +47,11 @@ class PlannedRun:
         return variant_label(self.options, self.overrides)
 
     @property
+    def card(self) -> tuple:
+        """(method, backbone, seed, variant): what identifies this run's card in ``runs.csv``."""
+        return (self.method, self.backbone, self.seed, self.variant)
+
+    @property
     def label(self) -> str:
         extra = self.variant
         return f"{self.method}:{self.backbone or '-'}{'[' + extra + ']' if extra else ''} s{self.seed}"
@@ -106,7 +111,7 @@ def train_plan(profile: str, *, worker: int = 0, workers: int = 1, data_root=Non
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     check_workers(worker, workers)
     done = shipped_labels(profile)
-    todo = [r for r in prioritise(plan_runs(profile), first) if (r.method, r.backbone, r.seed, r.variant) not in done]
+    todo = [r for r in prioritise(plan_runs(profile), first) if r.card not in done]
     plan = todo[worker::workers]
     cards, t0 = [], time.perf_counter()
     for i, run in enumerate(plan, 1):
@@ -135,26 +140,26 @@ def _run_cli(args) -> int:
     plan = prioritise(plan_runs(args.profile), args.first)
     done = shipped_labels(args.profile)
     total = left = 0.0
+    n_left = 0
     for run in plan:
         cfg = config_for(args.profile, run.method, run.backbone, **dict(run.overrides))
         hours = run.step_cost() * cfg.iterations / 3600
-        shipped = (run.method, run.backbone, run.seed, run.variant) in done
+        shipped = run.card in done
         total += hours
-        left += 0.0 if shipped else hours
+        if not shipped:
+            left, n_left = left + hours, n_left + 1
         print(f"{run.label:60s} {run.paper:9s} {run.protocol:9s} {hours:5.2f} CPU-h  {'shipped' if shipped else 'to train'}")
-    n_left = sum((r.method, r.backbone, r.seed, r.variant) not in done for r in plan)
     print(f"{len(plan)} runs, ~{total:.1f} CPU-hours at the listed step costs; {len(plan) - n_left} shipped, "
           f"{n_left} to train (~{left:.1f} CPU-hours)")
     return 0
 
 
 def shipped_labels(profile: str) -> set:
-    """(method, backbone, seed, variant) of every run card in ``results/<profile>/runs.csv``."""
-    import pandas as pd
+    """``PlannedRun.card`` of every run card in ``results/<profile>/runs.csv``."""
     from sr_lib.repro.run_cards import read_runs
-    runs = read_runs(profile)
-    return {(str(r["method"]), str(r["backbone"]), int(r["seed"]),
-             "" if pd.isna(r["variant"]) else str(r["variant"])) for _, r in runs.iterrows()}
+    runs = read_runs(profile)             # variant "" for the default recipe
+    return {(str(m), str(b), int(s), str(v)) for m, b, s, v in
+            zip(runs["method"], runs["backbone"], runs["seed"], runs["variant"])}
 
 
 def add_cli(subparsers) -> None:
