@@ -15,7 +15,15 @@ Conventions (no official code exists; these are ours, see ``sr_lib.models.layers
 rel is LIIF's relative coordinate (one LR pixel = 2 units), so the HR pixel of a
 query spans [rel − r, rel + r] with r = rel_cell/2 = (h/H, w/W) ≈ 1/s per axis. The
 raw rel is not kept beside its encoding, in ``liif-pe`` either (so PE and IPE
-models differ only by the sinc factors and the MLP). The encoding is 4L channels
+models differ only by the sinc factors and the MLP).
+
+A consequence of these units, measured rather than chosen: every band ω_l = 2^l·π has a period
+that divides 2 units = one LR pixel, so PE(rel) = PE(rel − 2) and IPE likewise. In LIIF's local
+ensemble the two neighbours along an axis sit at rel and rel − 2, so **all four neighbours of a
+query receive the same encoding**; only their latents tell them apart (plain LIIF's raw rel does
+not have this blind spot). ``coord_scale`` (default 1, the paper's units) multiplies rel and r
+before the encoding; 0.5 makes the lowest band's period two LR pixels, so the neighbours' encodings
+differ. It exists for that diagnostic (``docs/RUN_PLAN.md``), not as a method of the paper. The encoding is 4L channels
 ordered (sin|cos, band, axis); the MLP input is [latent (9C), encoding (4L)
 (, rel_cell (2))], e.g. 576 + 40 = 616 for IPE-LIIF on a 64-channel encoder.
 """
@@ -89,8 +97,10 @@ class LIIFPE(LIIF):
     LIIF's MLP for ``SkipMLP`` (same hidden widths).
     """
 
-    def __init__(self, encoder: nn.Module, L: int = 10, skip: bool = False, **liif_options):
+    def __init__(self, encoder: nn.Module, L: int = 10, skip: bool = False, coord_scale: float = 1.0,
+                 **liif_options):
         self.L, self.skip = L, skip              # read by coord_features_dim / make_imnet in LIIF.__init__
+        self.coord_scale = float(coord_scale)    # encoding units: rel·coord_scale (module docstring)
         super().__init__(encoder, **liif_options)
 
     @property
@@ -99,7 +109,7 @@ class LIIFPE(LIIF):
 
     def position_encoding(self, rel: torch.Tensor, rel_cell: torch.Tensor) -> torch.Tensor:
         """``rel, rel_cell [B,Q,2]`` → ``[B,Q,4L]``: PE (Eq. 3) of the query centre."""
-        return positional_encoding(rel, self.L)
+        return positional_encoding(rel * self.coord_scale, self.L)
 
     def coord_features(self, rel: torch.Tensor, rel_cell: torch.Tensor) -> torch.Tensor:
         enc = self.position_encoding(rel, rel_cell)                   # [B,Q,4L]
@@ -113,13 +123,15 @@ class IPELIIF(LIIFPE):
     """IPE-LIIF: IPE of the query's HR pixel, centre rel and half-width rel_cell/2 (Eq. 6)."""
 
     def __init__(self, encoder: nn.Module, L: int = 10, use_cell: bool = False, skip: bool = True,
-                 hidden: Sequence[int] = (256,) * 4, feat_unfold: bool = True, local_ensemble: bool = True):
+                 hidden: Sequence[int] = (256,) * 4, feat_unfold: bool = True, local_ensemble: bool = True,
+                 coord_scale: float = 1.0):
         super().__init__(encoder, L=L, skip=skip, hidden=hidden, feat_unfold=feat_unfold,
-                         local_ensemble=local_ensemble, cell_decode=use_cell)
+                         local_ensemble=local_ensemble, cell_decode=use_cell, coord_scale=coord_scale)
 
     def position_encoding(self, rel: torch.Tensor, rel_cell: torch.Tensor) -> torch.Tensor:
         """``[B,Q,4L]``: E of PE over [rel − rel_cell/2, rel + rel_cell/2] per axis."""
-        return integrated_positional_encoding(rel, rel_cell / 2, self.L)
+        c = self.coord_scale
+        return integrated_positional_encoding(rel * c, rel_cell / 2 * c, self.L)
 
 
 class IPEMetaSR(MetaSR):
@@ -152,17 +164,18 @@ class IPEMetaSR(MetaSR):
 @register("liif-pe")
 def liif_pe(backbone: str = "edsr-baseline", L: int = 10, hidden: Sequence[int] = (256,) * 4,
             feat_unfold: bool = True, local_ensemble: bool = True, cell_decode: bool = True, skip: bool = False,
-            **backbone_options) -> LIIFPE:
+            coord_scale: float = 1.0, **backbone_options) -> LIIFPE:
     return LIIFPE(make_backbone(backbone, **backbone_options), L=L, skip=skip, hidden=hidden,
-                  feat_unfold=feat_unfold, local_ensemble=local_ensemble, cell_decode=cell_decode)
+                  feat_unfold=feat_unfold, local_ensemble=local_ensemble, cell_decode=cell_decode,
+                  coord_scale=coord_scale)
 
 
 @register("ipe-liif")
 def ipe_liif(backbone: str = "edsr-baseline", L: int = 10, use_cell: bool = False, skip: bool = True,
              hidden: Sequence[int] = (256,) * 4, feat_unfold: bool = True, local_ensemble: bool = True,
-             **backbone_options) -> IPELIIF:
+             coord_scale: float = 1.0, **backbone_options) -> IPELIIF:
     return IPELIIF(make_backbone(backbone, **backbone_options), L=L, use_cell=use_cell, skip=skip, hidden=hidden,
-                   feat_unfold=feat_unfold, local_ensemble=local_ensemble)
+                   feat_unfold=feat_unfold, local_ensemble=local_ensemble, coord_scale=coord_scale)
 
 
 @register("ipe-metasr")

@@ -66,7 +66,7 @@ class PlannedRun:
 def table_specs(profile: str) -> list:
     """The ``TableSpec``s of the three table notebooks at ``profile`` (their default parameters)."""
     from sr_lib.repro.papers import ciaosr, eqsr, ipe_liif
-    return [*ipe_liif.table_specs().values(),
+    return [*ipe_liif.table_specs(profile=profile).values(),
             *ciaosr.table_specs(ciaosr.default_backbones(profile), profile).values(),
             *eqsr.table_specs(profile).values()]
 

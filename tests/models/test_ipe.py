@@ -333,3 +333,27 @@ def test_skip_mlp_with_its_input_columns_tabulated_equals_its_forward():
     g = torch.randn_like(want)
     for a, b in zip(torch.autograd.grad(got, [z, *net.parameters()], g), torch.autograd.grad(want, [z, *net.parameters()], g)):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+def test_every_band_repeats_after_one_lr_pixel_so_ensemble_neighbours_share_an_encoding():
+    # ω_l = 2^l·π: each period 2/2^l divides 2 units = one LR pixel, so rel and rel − 2 (the two
+    # local-ensemble neighbours along an axis) get the same PE and IPE; coord_scale 0.5 breaks the tie.
+    rel = torch.tensor([[0.5, 0.3], [1.2, -0.7]], dtype=torch.float64)
+    r = torch.tensor(0.25, dtype=torch.float64)
+    pe = lambda x: positional_encoding(x, 10)
+    assert torch.allclose(pe(rel), pe(rel - 2), atol=1e-12)
+    assert torch.allclose(integrated_positional_encoding(rel, r, 10), integrated_positional_encoding(rel - 2, r, 10),
+                          atol=1e-12)
+    assert (pe(rel * 0.5) - pe((rel - 2) * 0.5)).abs().max() > 1.0       # lowest band: sin(πx/2) flips sign
+
+
+@pytest.mark.parametrize("method", ["ipe-liif", "liif-pe"])
+def test_coord_scale_rescales_the_encoded_coordinate_and_radius_only(method):
+    torch.manual_seed(0)
+    kw = dict(backbone="edsr-baseline", n_resblocks=1, n_feats=8, hidden=(16, 16))
+    plain, half = sr_lib.make(method, **kw), sr_lib.make(method, coord_scale=0.5, **kw)
+    half.load_state_dict(plain.state_dict())                       # same weights, same shapes
+    rel = torch.rand(1, 5, 2, dtype=torch.float32) * 4 - 2
+    cell = torch.full((1, 5, 2), 0.5)
+    assert torch.allclose(half.position_encoding(rel, cell), plain.position_encoding(rel * 0.5, cell * 0.5))
+    assert not torch.allclose(half.position_encoding(rel, cell), plain.position_encoding(rel, cell))

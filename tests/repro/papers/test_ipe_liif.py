@@ -23,6 +23,17 @@ class TestSpecs:
         assert {r.overrides["scale_max"] for r in rows if "block A" in r.label} == {5.0}
         assert {r.overrides["scale_max"] for r in rows if "block B" in r.label} == {9.0}
 
+    def test_the_wide_block_trains_longer_at_cpu_only_and_every_method_of_a_block_alike(self):
+        from sr_lib.config import config_for
+        base = config_for("cpu", "liif", "edsr-baseline").iterations
+        for profile, want_b in (("cpu", int(base * ipe_liif.WIDE_STEPS)), ("smoke", None), ("paper", None)):
+            rows = ipe_liif.table_specs(profile=profile)[3].rows
+            for block, want in (("block A", None), ("block B", want_b)):
+                steps = {r.overrides.get("iterations") for r in rows if block in r.label}
+                assert steps == {want}, (profile, block, steps)             # one budget per comparison
+        over = ipe_liif.block_budget("cpu", 12.0)
+        assert over["milestones"] == (int(over["iterations"] * 0.6), int(over["iterations"] * 0.8))
+
     def test_no_checkpoints_no_official_rows(self, tmp_path):
         assert ipe_liif.official_rows(tmp_path) == []
 
