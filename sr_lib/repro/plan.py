@@ -131,8 +131,23 @@ def train_plan(profile: str, *, worker: int = 0, workers: int = 1, data_root=Non
     return cards
 
 
+def stale_runs(profile: str) -> list:
+    """Run keys of ``runs.csv`` whose card no run of the plan has (shipped under a recipe the plan no
+    longer uses): ``train-plan --withdraw-stale`` removes them."""
+    from sr_lib.repro.run_cards import read_runs
+    cards = {r.card for r in plan_runs(profile)}
+    runs = read_runs(profile)
+    return [str(k) for k, m, b, s, v in zip(runs["run"], runs["method"], runs["backbone"], runs["seed"], runs["variant"])
+            if (str(m), str(b), int(s), str(v)) not in cards]
+
+
 def _run_cli(args) -> int:
     check_workers(args.worker, args.workers)
+    if args.withdraw_stale:
+        from sr_lib.repro.run_cards import withdraw_runs
+        for row in withdraw_runs(args.profile, stale_runs(args.profile)):
+            print(f"withdrawn: {row['run']} ({row['variant'] or 'default recipe'}; weights {row['weights']} deleted)")
+        return 0
     if args.run:
         train_plan(args.profile, worker=args.worker, workers=args.workers, data_root=args.data_root,
                    device=args.device, first=args.first)
@@ -151,6 +166,10 @@ def _run_cli(args) -> int:
         print(f"{run.label:60s} {run.paper:9s} {run.protocol:9s} {hours:5.2f} CPU-h  {'shipped' if shipped else 'to train'}")
     print(f"{len(plan)} runs, ~{total:.1f} CPU-hours at the listed step costs; {len(plan) - n_left} shipped, "
           f"{n_left} to train (~{left:.1f} CPU-hours)")
+    stale = stale_runs(args.profile)
+    if stale:
+        print(f"{len(stale)} shipped run(s) the plan no longer uses ({', '.join(stale)}): "
+              f"train-plan --profile {args.profile} --withdraw-stale removes them")
     return 0
 
 
@@ -172,9 +191,11 @@ def add_cli(subparsers) -> None:
     p.add_argument("--workers", type=int, default=1, help="how many workers share the plan")
     p.add_argument("--first", nargs="*", default=[], metavar="LABEL_PREFIX",
                    help="runs whose label starts with these go first, in this order (e.g. ipe-liif:edsr-baseline)")
+    p.add_argument("--withdraw-stale", action="store_true",
+                   help="remove the shipped runs (card and weights) that the plan no longer uses")
     p.add_argument("--data-root", default=None)
     p.add_argument("--device", default="auto")
     p.set_defaults(func=_run_cli)
 
 
-__all__ = ["PlannedRun", "plan_runs", "prioritise", "shipped_labels", "check_workers", "train_plan", "add_cli"]
+__all__ = ["PlannedRun", "plan_runs", "prioritise", "shipped_labels", "stale_runs", "check_workers", "train_plan", "add_cli"]

@@ -124,6 +124,23 @@ def ship_run(model, profile: str, protocol: str, *, data_root=None, progress: bo
     return row
 
 
+def withdraw_runs(profile: str, keys) -> list:
+    """Remove the run cards ``keys`` from ``runs.csv`` and delete their weights (a run the plan no
+    longer uses, e.g. after its recipe changed); returns the removed rows as dicts. Unknown keys are
+    ignored. Takes the lock ``ship_run`` takes, so it is safe beside training workers."""
+    from sr_lib.paths import repo_root
+    keys = set(map(str, keys))
+    with _locked(runs_csv(profile).with_suffix(".lock")):
+        runs = read_runs(profile)
+        gone = runs[runs["run"].astype(str).isin(keys)]
+        atomic_write_text(runs_csv(profile), runs[~runs["run"].astype(str).isin(keys)][RUNS_COLUMNS]
+                          .to_csv(index=False, lineterminator="\n"))
+    for w in gone["weights"].astype(str):
+        path = Path(w) if Path(w).is_absolute() else repo_root() / w
+        path.unlink(missing_ok=True)
+    return gone.to_dict("records")
+
+
 @contextmanager
 def _locked(path: Path):
     """An exclusive ``flock`` on ``path`` while the block runs (the read-modify-write of runs.csv)."""
@@ -184,5 +201,5 @@ def pretrained(method: str = "liif", backbone: str | None = "edsr-baseline", *, 
     return model
 
 
-__all__ = ["RUNS_COLUMNS", "runs_csv", "read_runs", "health_map", "weights_dir", "shipped_weights", "ship_run",
+__all__ = ["RUNS_COLUMNS", "runs_csv", "read_runs", "health_map", "weights_dir", "shipped_weights", "ship_run", "withdraw_runs",
            "variant_label", "pretrained", "load_or_train", "SHIPPED_PROFILES"]

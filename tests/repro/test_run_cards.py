@@ -50,6 +50,20 @@ def test_ship_reload_and_rescore(tmp_path, monkeypatch, shared_data, capsys):
     psnr = json.loads(capsys.readouterr().out)["psnr"]
     assert psnr == pytest.approx(row["set5_x2"], abs=0.01)
 
+    # a card under a recipe the plan does not use is stale; withdrawing removes card and weights
+    from sr_lib.repro.plan import stale_runs
+    from sr_lib.repro.run_cards import runs_csv, withdraw_runs
+    odd = {**read_runs("smoke").iloc[0].to_dict(), "run": "liif-edsr-baseline-s0-odd", "variant": "L=99",
+           "weights": str(tmp_path / "odd.safetensors")}
+    (tmp_path / "odd.safetensors").write_bytes(b"x")
+    pd.concat([read_runs("smoke"), pd.DataFrame([odd])])[RUNS_COLUMNS].to_csv(runs_csv("smoke"), index=False)
+    assert stale_runs("smoke") == ["liif-edsr-baseline-s0-odd"]             # the planned LIIF run is not stale
+    assert [r["run"] for r in withdraw_runs("smoke", ["liif-edsr-baseline-s0-odd", "no-such-run"])] == [
+        "liif-edsr-baseline-s0-odd"]
+    assert list(read_runs("smoke")["run"]) == [key] and not (tmp_path / "odd.safetensors").exists()
+    withdraw_runs("smoke", [key])
+    assert read_runs("smoke").empty and not path.exists()
+
 
 def _committed_rows(n: int = 2):
     """``n`` committed cpu run cards, picked at random with a fixed seed (so CI re-scores the same ones
