@@ -75,7 +75,8 @@ from sr_lib.config import config_for
 from sr_lib.engine.device import get_device
 from sr_lib.repro.papers.eqsr import (analysis_rows, cka_matrices, cka_summary, eq_s_curves, image_crops, kriging_frame,
                                   kriging_maps, train_row)
-from sr_lib.repro import write_csv
+from sr_lib.repro import health_map, write_csv
+from sr_lib.repro.claims import health_reason
 from sr_lib.engine.evaluate import ModelUpscaler
 from sr_lib.paths import figures_dir, results_dir
 from sr_lib.viz.cka import plot_cka_frame
@@ -102,9 +103,11 @@ print(f"profile {profile}, seed {seed}, device {dev}; results → {out_dir}")
 #
 # Every method of notebook 30's comparison (MetaSR, ArbSR, LIIF, LTE on EDSR-baseline;
 # EQSR on EQNet), the HAT-style EQNet without AFE (same kriging upsampler; the CKA
-# comparison) and two more methods of the zoo (IPE-LIIF, CiaoSR on EDSR-baseline). Each
-# comes from the run cache when it was trained before (`train` returns the cached model)
-# and is trained at this profile otherwise.
+# comparison) and two more methods of the zoo (IPE-LIIF, CiaoSR on EDSR-baseline). All are
+# runs of the plan (`python -m sr_lib train-plan`): at `cpu` their shipped weights are
+# loaded, elsewhere they come from the run cache or are trained here. Each model's health
+# gate is read from its run card; a model below it (or never checked, as at `smoke`) is
+# still drawn, and named as no evidence.
 
 # %%
 ROWS = analysis_rows(profile)
@@ -116,6 +119,11 @@ for name, row in ROWS.items():
     last = f"{info['loss'][-1]:.4f}" if info["loss"] else "n/a"
     print(f"{name:20s} {row.method} on {row.backbone}: {len(info['loss'])} steps, last loss {last} "
           f"({time.perf_counter() - t0:.1f} s)")
+health = health_map(profile)            # the run cards' gate (runs.csv): beats Bicubic on whole Set5 + Set14?
+no_evidence = {name: why for name, m in models.items() if (why := health_reason(m.train_info["key"], health))}
+for name, why in no_evidence.items():
+    print(f"{name}: {why}: its maps and curves are drawn, but they are no evidence")
+print(f"{len(models) - len(no_evidence)} of {len(models)} models passed the health gate")
 
 # %% [markdown]
 # ## 1. Kriging weight maps
@@ -222,7 +230,8 @@ if interactive:
 # The cell below states, from this run: how flat the distance kernel is at the smallest
 # and largest scale, which blocks' features stay most similar across scales, and each
 # method's mean EQ_S next to Bicubic's, with methods whose output is flat called out —
-# their low EQ_S is not equivariance. At `cpu` the models are small and briefly trained,
+# their low EQ_S is not equivariance. Only models that passed the health gate (their run
+# card in `runs.csv`) are ranked; the others are named. At `cpu` the models are small and briefly trained,
 # so the comparison is between what such models learn, not a test of the paper's
 # full-size claims; at `smoke` nothing is trained and the statements only check the path.
 
@@ -238,9 +247,10 @@ bic = mean_eq.loc["Bicubic", "eq_s"]
 for name, r in mean_eq.iterrows():
     note = "  <- flat output: low EQ_S is not equivariance" if r["flat"] else ""
     print(f"EQ_S {name:20s} {r['eq_s']:7.2f} dB (Bicubic {bic:.2f}){note}")
-honest = mean_eq[~mean_eq["flat"] & (mean_eq.index != "Bicubic")]
+honest = mean_eq[~mean_eq["flat"] & (mean_eq.index != "Bicubic") & ~mean_eq.index.isin(list(no_evidence))]
 if len(honest):
-    print(f"most equivariant learned method with non-flat output: {honest.index[0]} ({honest['eq_s'].iloc[0]:.2f} dB)")
+    print(f"most equivariant healthy method with non-flat output: {honest.index[0]} ({honest['eq_s'].iloc[0]:.2f} dB)"
+          + (f"; not ranked (below or without the health gate): {', '.join(no_evidence)}" if no_evidence else ""))
 else:
-    print("every learned model's output is flat at this profile: no equivariance ranking is possible")
+    print("no learned model here is both healthy and non-flat: no equivariance ranking is possible")
 print(f"notebook time {time.perf_counter() - t_start:.0f} s at profile {profile}")

@@ -206,7 +206,7 @@ SMOKE = TrainConfig(profile="smoke", lr_size=16, n_queries=64, batch_size=2, ite
 # Per-step costs (CPU-s, 1 thread, quiet machine, after the speed issue's changes; ``repro.plan.STEP_COST``):
 # LIIF 0.037, MetaSR 0.041, IPE-LIIF 0.058, LTE 0.044, CiaoSR 0.140 (0.220 on RDN), EQSR 0.558 (before:
 # 0.13, 0.11, 0.17, 0.12, 0.45, 1.36). Which runs at how many seeds, and the CPU-hours they take
-# (9.2 in all): docs/RUN_PLAN.md. One thread per run (``cpu_threads``); two runs in
+# (10.0 in all, with the x1-12 block at 12,000 steps and notebook 31's HAT-style EQNet): docs/RUN_PLAN.md. One thread per run (``cpu_threads``); two runs in
 # parallel use both cores.
 CPU_SIZES = {
     # backbones (size options every method builder passes on to its backbone)

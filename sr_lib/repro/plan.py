@@ -3,7 +3,7 @@
     python -m sr_lib train-plan --profile cpu                      # list the plan (and what is shipped)
     python -m sr_lib train-plan --profile cpu --run --worker 0 --workers 2    # train its half, cheapest first
 
-``plan_runs(profile)`` collects the learned rows of notebooks 10, 20 and 30 (their ``TableSpec``s),
+``plan_runs(profile)`` collects the learned rows of notebooks 10, 20, 30 and 31 (their ``TableSpec``s),
 one entry per distinct run (method, backbone, options, overrides, seed), each with the protocol of
 the first paper that uses it (its health gate is scored under it). ``train_plan`` trains the runs
 that are not shipped yet (resuming interrupted ones from the run cache), health-checks and ships
@@ -64,11 +64,14 @@ class PlannedRun:
 
 
 def table_specs(profile: str) -> list:
-    """The ``TableSpec``s of the three table notebooks at ``profile`` (their default parameters)."""
+    """The ``TableSpec``s of the three table notebooks at ``profile`` (their default parameters), and
+    the rows of notebook 31's analyses as one more spec (its HAT-style EQNet trains nowhere else)."""
     from sr_lib.repro.papers import ciaosr, eqsr, ipe_liif
+    from sr_lib.repro.specs import TableSpec
     return [*ipe_liif.table_specs(profile=profile).values(),
             *ciaosr.table_specs(ciaosr.default_backbones(profile), profile).values(),
-            *eqsr.table_specs(profile).values()]
+            *eqsr.table_specs(profile).values(),
+            TableSpec("eqsr", "analyses", rows=tuple(eqsr.analysis_rows(profile).values()))]
 
 
 def plan_runs(profile: str) -> list:
