@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 PROFILES = ("smoke", "cpu", "paper")
@@ -137,3 +138,19 @@ def atomic_write_text(path, text: str) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextmanager
+def file_lock(path):
+    """An exclusive ``flock`` on ``path`` (created if absent) while the block runs: one
+    read-modify-write of a shared file (``runs.csv``, a notebook's raw CSV) at a time across processes."""
+    import fcntl
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+

@@ -2,6 +2,7 @@
 
     python -m sr_lib train-plan --profile cpu                      # list the plan (and what is shipped)
     python -m sr_lib train-plan --profile cpu --run --worker 0 --workers 2    # train its half, cheapest first
+    python -m sr_lib train-plan --profile cpu --evaluate --worker 0 --workers 2   # score the shipped runs' cells
 
 ``plan_runs(profile)`` collects the learned rows of notebooks 10, 20, 30 and 31 (their ``TableSpec``s),
 one entry per distinct run (method, backbone, options, overrides, seed), each with the protocol of
@@ -134,6 +135,46 @@ def train_plan(profile: str, *, worker: int = 0, workers: int = 1, data_root=Non
     return cards
 
 
+def evaluation_jobs(profile: str, papers=()) -> list:
+    """``(spec, row, seed)`` of every table cell group the notebooks evaluate on a *shipped* run, in
+    plan order (``table_specs``; notebook 31's analyses are not table cells). Runs not shipped yet are
+    left out: they are trained (``train-plan --run``) before they are scored."""
+    from sr_lib.repro.results import row_seeds
+    from sr_lib.repro.run_cards import variant_label
+    done, seeds, jobs = shipped_labels(profile), config_for(profile).seeds, []
+    for spec in table_specs(profile):
+        if spec.table == "analyses" or (papers and spec.paper not in papers):
+            continue
+        for row in spec.rows:
+            if not row.learned or row.checkpoint:
+                continue
+            for seed in row_seeds(row, seeds, False):
+                if (row.method, row.backbone, seed, variant_label(row.options, row.overrides)) in done:
+                    jobs.append((spec, row, seed))
+    return jobs
+
+
+def evaluate_plan(profile: str, *, papers=(), worker: int = 0, workers: int = 1, data_root=None,
+                  device: str = "auto", log=None) -> int:
+    """Score this worker's share of ``evaluation_jobs`` into the notebooks' raw CSVs
+    (``results/<profile>/<paper>_raw.csv``, merged under a lock), so that the table notebooks find
+    every evaluation of a shipped run cached; returns the number of jobs. Bicubic and official
+    checkpoints are left to the notebooks (seconds)."""
+    from dataclasses import replace
+    from sr_lib.paths import results_dir
+    from sr_lib.repro.results import run_rows
+    check_workers(worker, workers)
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    jobs = evaluation_jobs(profile, papers)[worker::workers]
+    t0 = time.perf_counter()
+    for i, (spec, row, seed) in enumerate(jobs, 1):
+        log(f"[{i}/{len(jobs)}] {spec.paper} {spec.table}: {row.label} ({row.backbone}) seed {seed} "
+            f"(elapsed {(time.perf_counter() - t0) / 60:.0f} min)")
+        run_rows(replace(spec, rows=(row,)), profile, seeds=(seed,), data_root=data_root, device=device,
+                 raw_csv=results_dir(profile) / f"{spec.paper}_raw.csv", progress=False, log=log)
+    return len(jobs)
+
+
 def stale_runs(profile: str) -> list:
     """Run keys of ``runs.csv`` whose card no run of the plan has (shipped under a recipe the plan no
     longer uses): ``train-plan --withdraw-stale`` removes them."""
@@ -150,6 +191,10 @@ def _run_cli(args) -> int:
         from sr_lib.repro.run_cards import withdraw_runs
         for row in withdraw_runs(args.profile, stale_runs(args.profile)):
             print(f"withdrawn: {row['run']} ({row['variant'] or 'default recipe'}; weights {row['weights']} deleted)")
+        return 0
+    if args.evaluate:
+        evaluate_plan(args.profile, papers=args.paper, worker=args.worker, workers=args.workers,
+                      data_root=args.data_root, device=args.device)
         return 0
     if args.run:
         train_plan(args.profile, worker=args.worker, workers=args.workers, data_root=args.data_root,
@@ -194,6 +239,10 @@ def add_cli(subparsers) -> None:
     p.add_argument("--workers", type=int, default=1, help="how many workers share the plan")
     p.add_argument("--first", nargs="*", default=[], metavar="LABEL_PREFIX",
                    help="runs whose label starts with these go first, in this order (e.g. ipe-liif:edsr-baseline)")
+    p.add_argument("--evaluate", action="store_true",
+                   help="score the shipped runs on their table cells into the notebooks' raw CSVs (with --worker/--workers)")
+    p.add_argument("--paper", nargs="*", default=[], choices=["ipe_liif", "ciaosr", "eqsr"],
+                   help="with --evaluate: only these papers' tables")
     p.add_argument("--withdraw-stale", action="store_true",
                    help="remove the shipped runs (card and weights) that the plan no longer uses")
     p.add_argument("--data-root", default=None)
@@ -201,4 +250,4 @@ def add_cli(subparsers) -> None:
     p.set_defaults(func=_run_cli)
 
 
-__all__ = ["PlannedRun", "plan_runs", "prioritise", "shipped_labels", "stale_runs", "check_workers", "train_plan", "add_cli"]
+__all__ = ["PlannedRun", "plan_runs", "prioritise", "shipped_labels", "stale_runs", "evaluation_jobs", "evaluate_plan", "check_workers", "train_plan", "add_cli"]

@@ -21,7 +21,7 @@ from sr_lib.config import config_for
 from sr_lib.engine.device import get_device
 from sr_lib.engine.evaluate import evaluate
 from sr_lib.metrics.protocols import get_protocol
-from sr_lib.paths import atomic_write_text
+from sr_lib.paths import atomic_write_text, file_lock
 from sr_lib.repro.specs import EVAL_BUDGETS, EvalBudget, Row, TableSpec, load_eval_set, printed_cells, table_test_sets
 
 RAW_COLUMNS = ["method", "backbone", "variant", "profile", "seed", "dataset", "scale", "protocol", "psnr",
@@ -122,15 +122,15 @@ def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devic
             scales = _pick_scales(mine.loc[mine["dataset"] == ts.printed, "scale"].dropna(), budget)
             if scales:
                 jobs.append((row, ts, scales))
-    n_total = sum(len(sc) * len(_row_seeds(r, seeds, explicit)) for r, _, sc in jobs)
+    n_total = sum(len(sc) * len(row_seeds(r, seeds, explicit)) for r, _, sc in jobs)
     threads = torch.get_num_threads()
     if cfg.cpu_threads and get_device(device).type == "cpu":
         torch.set_num_threads(cfg.cpu_threads)     # the profile's thread count (see config.py: load)
     try:
-        i = 0
+        i, spent = 0, 0.0
         for row in spec.rows:
             row_jobs = [(ts, sc) for r, ts, sc in jobs if r is row]
-            for seed in _row_seeds(row, seeds, explicit):
+            for seed in row_seeds(row, seeds, explicit):
                 model, key = _load_model(row, profile, seed, data_root, device, runs_root, progress,
                                          protocol, retrain, log)
                 for ts, scales in row_jobs:
@@ -147,6 +147,8 @@ def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devic
                             hit = None               # cached before per-image scores were kept: evaluate again
                         tag = (f"[{i}/{n_total}] {row.label} ({row.printed_backbone or '-'}) seed {seed} "
                                f"{ts.dataset}{'' if ts.scored_as == ts.dataset else ' as ' + ts.scored_as} x{s:g}")
+                        if hit is None and raw_csv:              # another process may have scored it since
+                            hit = _cached(read_raw(raw_csv), base)
                         if hit is not None:
                             rec = {**hit, **base}
                             log(f"{tag}: {float(rec['psnr']):.3f} dB (cached)")
@@ -158,24 +160,38 @@ def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devic
                                    "seconds": round(time.perf_counter() - t0, 3),
                                    "per_image": json.dumps([[r["image"], round(r["psnr"], 6), round(r["ssim"], 6)]
                                                             for r in res["per_image"]])}
-                            log(f"{tag}: {rec['psnr']:.3f} dB / {rec['ssim']:.4f} "
-                                f"({rec['n_images']} img, {rec['seconds']:.1f}s)")
                             new.append(rec)
                             done[_key(rec)] = rec
-                            if raw_csv:
-                                write_csv(_merge_raw(old, new), raw_csv)
+                            spent += rec["seconds"]
+                            eta = spent / len(new) * (n_total - i)        # remaining cells, at this run's pace
+                            log(f"{tag}: {rec['psnr']:.3f} dB / {rec['ssim']:.4f} "
+                                f"({rec['n_images']} img, {rec['seconds']:.1f}s; ETA {eta / 60:.0f} min for the cells left)")
+                            if raw_csv:                             # merged under a lock: workers share the file
+                                with file_lock(Path(raw_csv).with_suffix(".lock")):
+                                    write_csv(_merge_raw(read_raw(raw_csv), new), raw_csv)
                         out.append(rec)
     finally:
         torch.set_num_threads(threads)
     return pd.DataFrame(out, columns=RAW_COLUMNS)
 
 
-def _row_seeds(row: Row, seeds: tuple, explicit: bool) -> tuple:
+def row_seeds(row: Row, seeds: tuple, explicit: bool) -> tuple:
     """The seeds a row is trained with: the caller's, or the first ``row.n_seeds`` of the profile's;
     one (the first) for upscalers and checkpoints."""
     if not row.learned or row.checkpoint:
         return seeds[:1]
     return seeds if explicit else seeds[:max(1, row.n_seeds)]
+
+
+def _cached(raw: pd.DataFrame, base: dict):
+    """The record of ``raw`` for the evaluation ``base`` with its per-image scores, or None."""
+    if raw.empty:
+        return None
+    k = _key(base)
+    for r in raw.to_dict("records"):
+        if _key(r) == k and isinstance(r.get("per_image"), str) and r["per_image"]:
+            return r
+    return None
 
 
 def _merge_raw(old: pd.DataFrame, new: list) -> pd.DataFrame:
@@ -187,4 +203,4 @@ def _merge_raw(old: pd.DataFrame, new: list) -> pd.DataFrame:
     return pd.concat([keep, fresh], ignore_index=True)[RAW_COLUMNS + [c for c in old.columns if c not in RAW_COLUMNS]]
 
 
-__all__ = ["RAW_COLUMNS", "read_raw", "write_csv", "run_rows"]
+__all__ = ["RAW_COLUMNS", "read_raw", "write_csv", "run_rows", "row_seeds"]

@@ -11,12 +11,11 @@ e.g. ``scale_max=6.0``; empty for the default recipe). Claims read the ``healthy
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
-from sr_lib.paths import atomic_write_text, results_root
+from sr_lib.paths import atomic_write_text, file_lock, results_root
 
 RUNS_COLUMNS = ["run", "method", "backbone", "seed", "steps", "train_seconds", "protocol", "set5_x2",
                 "set5_x2_bicubic", "gain_x2", "gain_x4", "healthy", "weights", "reasons", "variant"]
@@ -115,7 +114,7 @@ def ship_run(model, profile: str, protocol: str, *, data_root=None, progress: bo
         row["weights"] = str(path.resolve().relative_to(repo_root().resolve()))
     except ValueError:
         row["weights"] = str(path)
-    with _locked(runs_csv(profile).with_suffix(".lock")):     # several workers ship into one runs.csv
+    with file_lock(runs_csv(profile).with_suffix(".lock")):     # several workers ship into one runs.csv
         runs = read_runs(profile)
         runs = runs[runs["run"].astype(str) != key]
         runs = pd.concat([runs, pd.DataFrame([row], columns=RUNS_COLUMNS)], ignore_index=True)
@@ -130,7 +129,7 @@ def withdraw_runs(profile: str, keys) -> list:
     ignored. Takes the lock ``ship_run`` takes, so it is safe beside training workers."""
     from sr_lib.paths import repo_root
     keys = set(map(str, keys))
-    with _locked(runs_csv(profile).with_suffix(".lock")):
+    with file_lock(runs_csv(profile).with_suffix(".lock")):
         runs = read_runs(profile)
         gone = runs[runs["run"].astype(str).isin(keys)]
         atomic_write_text(runs_csv(profile), runs[~runs["run"].astype(str).isin(keys)][RUNS_COLUMNS]
@@ -140,17 +139,6 @@ def withdraw_runs(profile: str, keys) -> list:
         path.unlink(missing_ok=True)
     return gone.to_dict("records")
 
-
-@contextmanager
-def _locked(path: Path):
-    """An exclusive ``flock`` on ``path`` while the block runs (the read-modify-write of runs.csv)."""
-    import fcntl
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 def load_or_train(method: str, backbone: str | None = None, *, profile: str = "cpu", seed: int = 0,
                   retrain: bool = False, **kwargs):

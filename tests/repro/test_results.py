@@ -50,3 +50,23 @@ class TestRunRows:
         assert set(reused["label"]) == {"LIIF [same run]"}
         assert np.allclose(reused["psnr"], raw.loc[raw["label"] == "LIIF", "psnr"])
         assert len(read_raw(raw_csv)) == 4
+
+    def test_a_cell_another_worker_scored_meanwhile_is_reused_and_kept(self, toy, table_runs, tmp_path):
+        """Two processes share one raw CSV (``train-plan --evaluate`` workers, a notebook): a cell the
+        other wrote after this run started is read back instead of scored again, and its rows survive
+        this run's writes (merged under a lock)."""
+        spec, tables = toy.small_spec, toy.small_printed
+        kw = dict(seeds=(0,), data_root=toy.root, budget=toy.budget, runs_root=table_runs, progress=False,
+                  tables=tables)
+        full = tmp_path / "other_worker.csv"
+        run_rows(spec, "smoke", raw_csv=full, log=lambda m: None, **kw)
+        shared, log = tmp_path / "shared.csv", []
+
+        def other_worker_writes(msg):                # after our first cell: the other worker's file lands
+            log.append(msg)
+            if len(log) == 1:
+                write_csv(read_raw(full), shared)
+        raw = run_rows(spec, "smoke", raw_csv=shared, log=other_worker_writes, **kw)
+        assert "cached" not in log[0] and all("cached" in m for m in log[1:]) and len(log) == 4
+        assert np.allclose(raw["psnr"], read_raw(full)["psnr"])
+        assert len(read_raw(shared)) == 4

@@ -1,0 +1,24 @@
+"""sr_lib.repro.plan: the run plan's evaluation jobs are exactly the table rows of shipped runs."""
+from __future__ import annotations
+
+from sr_lib.repro import plan
+from sr_lib.repro.papers import eqsr
+from sr_lib.repro.run_cards import variant_label
+
+
+def _card(row, seed=0):
+    return (row.method, row.backbone, seed, variant_label(row.options, row.overrides))
+
+
+def test_evaluation_jobs_are_the_table_rows_of_shipped_runs_only(monkeypatch):
+    liif = next(r for s in plan.table_specs("smoke") for r in s.rows if r.method == "liif" and not r.options
+                and not r.overrides and r.backbone == "edsr-baseline")
+    hat = eqsr.analysis_rows("smoke")["HAT-style (no AFE)"]            # a run of notebook 31 only
+    monkeypatch.setattr(plan, "shipped_labels", lambda profile: {_card(liif), _card(hat)})
+    jobs = plan.evaluation_jobs("smoke")
+    assert {_card(row, seed) for _, row, seed in jobs} == {_card(liif)}   # no table scores the HAT-style run
+    tables = {(spec.paper, spec.table) for spec, _, _ in jobs}
+    assert ("ipe_liif", "table1") in tables and len(tables) == len(jobs)   # one job per table that prints it
+    assert {spec.paper for spec, _, _ in plan.evaluation_jobs("smoke", papers=("ipe_liif",))} == {"ipe_liif"}
+    monkeypatch.setattr(plan, "shipped_labels", lambda profile: set())
+    assert plan.evaluation_jobs("smoke") == []
