@@ -68,6 +68,7 @@ block_b_scale_max: float = 12.0   # Table 3 block B training range x1-x12 (idem)
 
 # %%
 # %matplotlib inline
+import json
 import time
 
 import pandas as pd
@@ -215,6 +216,31 @@ if held is not None:
     display(held.drop(columns=["runs"]).round(3))
 
 # %% [markdown]
+# ## Why IPE-LIIF can trail LIIF here: the encoding repeats every LR pixel
+#
+# In the spec's units (LIIF's relative coordinate, one LR pixel = 2 units; ω_l = 2^l·π),
+# every band of PE and IPE has a period that divides one LR pixel, so PE(rel) = PE(rel − 2).
+# LIIF's local ensemble decodes each query from its four neighbouring latents, which sit at
+# rel and rel − 2 along each axis: **all four receive the same encoding**, and only the
+# latents tell them apart. Plain LIIF's raw coordinate has no such blind spot. A diagnostic
+# run (`tools/ipe_period_diagnostic.py`, outside the plan, one seed) trains IPE-LIIF with the
+# coordinate halved before the encoding (`coord_scale=0.5`: the lowest period is two LR
+# pixels) and compares it, image by image, with the shipped IPE-LIIF and LIIF of the same
+# seed, on the gate's images and on the held-back B100 images. The cell prints what it found
+# (at `cpu`; other profiles have no such run). It is not a method of the paper and enters no
+# table or claim.
+
+# %%
+diag_path = out_dir / "notes" / "ipe_period_diagnostic.json"
+diag = json.loads(diag_path.read_text()) if profile == "cpu" and diag_path.is_file() else None
+if diag:
+    for name, v in diag["paired"].items():
+        print(f"{name}: {v['mean_db']:+.3f} dB (95% CI {v['ci95'][0]:+.3f}..{v['ci95'][1]:+.3f}, "
+              f"{v['images']} images) -> {v['verdict']}")
+else:
+    print(f"no period diagnostic for profile {profile} (python tools/ipe_period_diagnostic.py makes the cpu one)")
+
+# %% [markdown]
 # ## What the numbers show
 #
 # The cell below states, from this run's verdicts, how many cells of each claim hold, are
@@ -245,6 +271,17 @@ note = ["## IPE-LIIF tables (notebook 10)", "",
            f"(all five of its methods alike)." if ipe_liif.block_budget(profile, block_b_scale_max) else "."),
         "- Not run: fixed-scale EDSR-baseline / RDN rows (one model per scale) and MetaSR w/ PE (no such model).",
         f"- Official checkpoints evaluated: {', '.join(r.checkpoint for r in official) or 'none found'}."]
+if diag:
+    d = diag["paired"]
+    note += ["- Period diagnostic (one seed, outside the tables): IPE-LIIF with coord_scale 0.5 minus the "
+             "paper-units IPE-LIIF on the held-back images: "
+             + ", ".join(f"x{s} {d[f'ipe-liif, coord_scale 0.5 − ipe-liif, held-out, x{s}']['mean_db']:+.2f} dB "
+                         f"({d[f'ipe-liif, coord_scale 0.5 − ipe-liif, held-out, x{s}']['verdict']})" for s in (2, 4))
+             + "; minus LIIF: "
+             + ", ".join(f"x{s} {d[f'ipe-liif, coord_scale 0.5 − liif, held-out, x{s}']['mean_db']:+.2f} dB "
+                         f"({d[f'ipe-liif, coord_scale 0.5 − liif, held-out, x{s}']['verdict']})" for s in (2, 4))
+             + " (the ensemble neighbours share one encoding in the paper's units)."]
+    print(note[-1][2:])
 if held is not None:
     note += [f"- Held-back images ({held.loc[0, 'images']}): IPE-LIIF > LIIF "
              + "; ".join(f"x{r.scale:g} {r.verdict}" + ("" if r.verdict.startswith("not tested") else
