@@ -101,10 +101,23 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(str(text), width)) or str(text)
 
 
+def _untested(g: pd.DataFrame) -> np.ndarray:
+    """Cells whose verdict is "not tested (...)": drawn apart, since their numbers are no evidence."""
+    if "verdict" not in g:
+        return np.zeros(len(g), dtype=bool)
+    return g["verdict"].astype(str).str.startswith("not tested").to_numpy()
+
+
+def _untested_label(g: pd.DataFrame) -> str:
+    why = "a run below the health bar" if g["verdict"].astype(str).str.contains("health bar").any() else "no statistics"
+    return f"ours, not tested ({why})"
+
+
 def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
     """Each claim's margin (better − worse) per scale: printed (open) vs ours (filled, with its spread).
 
-    A point above zero means the claimed ordering holds. One panel per claim, backbone and dataset
+    A point above zero means the claimed ordering holds; a cell whose verdict is "not tested" (a run
+    below the health bar, say) is a grey cross, apart from the evidence. One panel per claim, backbone and dataset
     printed at two or more scales (a legend on each); cells printed at a single scale are folded
     into one panel per metric, one row per cell, rather than one panel per point. Units follow the
     metric (dB for PSNR; SSIM is unitless).
@@ -130,9 +143,15 @@ def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
             x = np.arange(len(g))
             ax.axhline(0, color="k", lw=0.8)
             ax.plot(x - 0.1, g["printed"], "o", mfc="none", color="C0", label="printed")
-            ok = g["ours"].notna().to_numpy()
-            yerr, label = _ours_spread(g[ok])
-            ax.errorbar(x[ok] + 0.1, g.loc[ok, "ours"], yerr=yerr, fmt="o", color="C3", capsize=2, label=label)
+            ok, untested = g["ours"].notna().to_numpy(), _untested(g)
+            tested = ok & ~untested
+            if tested.any():
+                yerr, label = _ours_spread(g[tested])
+                ax.errorbar(x[tested] + 0.1, g.loc[tested, "ours"], yerr=yerr, fmt="o", color="C3", capsize=2,
+                            label=label)
+            if (ok & untested).any():
+                ax.plot(x[ok & untested] + 0.1, g.loc[ok & untested, "ours"], "x", color="0.5",
+                        label=_untested_label(g[ok & untested]))
             ax.set_xticks(x, [f"×{s:g}" for s in g["scale"]])
             where = " ".join(str(v) for v in (bb, ds) if isinstance(v, str) and v)
             ax.set_title(_wrap(f"{claim} · {where}", 46), fontsize=8)
@@ -149,9 +168,15 @@ def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
             y = np.arange(len(g))[::-1]
             ax.axvline(0, color="k", lw=0.8)
             ax.plot(g["printed"], y + 0.12, "o", mfc="none", color="C0", label="printed")
-            ok = g["ours"].notna().to_numpy()
-            xerr, label = _ours_spread(g[ok])
-            ax.errorbar(g.loc[ok, "ours"], y[ok] - 0.12, xerr=xerr, fmt="o", color="C3", capsize=2, label=label)
+            ok, untested = g["ours"].notna().to_numpy(), _untested(g)
+            tested = ok & ~untested
+            if tested.any():
+                xerr, label = _ours_spread(g[tested])
+                ax.errorbar(g.loc[tested, "ours"], y[tested] - 0.12, xerr=xerr, fmt="o", color="C3", capsize=2,
+                            label=label)
+            if (ok & untested).any():
+                ax.plot(g.loc[ok & untested, "ours"], y[ok & untested] - 0.12, "x", color="0.5",
+                        label=_untested_label(g[ok & untested]))
             labels = [f"{c} · {' '.join(str(v) for v in (b, d) if isinstance(v, str) and v)} ×{s:g}"
                       for c, b, d, s in zip(g["claim"], g["backbone"], g["dataset"], g["scale"])]
             ax.set_yticks(y, [_wrap(t, 70) for t in labels], fontsize=7)

@@ -52,3 +52,18 @@ def test_claim_spread_is_the_confidence_interval_when_the_claims_carry_one():
     assert "95% CI" in [t.get_text() for t in ax.get_legend().get_texts()][1]
     segments = [c for c in ax.collections if c.get_segments()][0].get_segments()
     assert [round(seg[1][1] - seg[0][1], 6) for seg in segments] == [0.07, 0.07]   # from ci_low to ci_high
+
+
+def test_a_cell_that_is_not_tested_is_drawn_apart_from_the_evidence():
+    from sr_lib.viz.tables import plot_claim_margins
+    rows = _claim_rows("A > B (psnr)", [2.0, 3.0, 4.0], verdict="holds")
+    rows[2]["verdict"] = "not tested (run x below the health bar)"
+    rows += _claim_rows("C > D (psnr)", [2.0, 4.0], verdict="not tested (run y below the health bar)")
+    fig = plot_claim_margins(pd.DataFrame(rows))
+    mixed, untested = [ax for ax in fig.axes if ax.get_visible()]
+    assert set(t.get_text() for t in mixed.get_legend().get_texts()) == {
+        "printed", "ours (1 seed)", "ours, not tested (a run below the health bar)"}
+    crosses = [ln for ln in mixed.get_lines() if ln.get_marker() == "x"]
+    assert len(crosses) == 1 and list(crosses[0].get_ydata()) == [rows[2]["ours"]]
+    labels = {t.get_text() for t in untested.get_legend().get_texts()}
+    assert labels == {"printed", "ours, not tested (a run below the health bar)"}   # no filled "evidence" point
