@@ -518,12 +518,18 @@ def _training_line(profile: str, res: Path) -> list[str]:
                      f"{hours:.2f} h of training in total by their run cards (each run's own clock, one thread; "
                      f"steps: {', '.join(f'{s:,}' for s in steps) or DASH}).")
     local = training_runs(profile)
+    listed = res / "training_runs.csv"          # earlier machines' runs stay listed: nothing is lost
+    if listed.is_file():
+        before = pd.read_csv(listed)
+        local = pd.concat([before[~before["run"].astype(str).isin(set(local["run"].astype(str)))], local],
+                          ignore_index=True)
     local = local[~local["run"].astype(str).isin(shipped)]
     if len(local):
-        atomic_write_text(res / "training_runs.csv", local.to_csv(index=False))
+        atomic_write_text(listed, local.to_csv(index=False))
         hours = pd.to_numeric(local["train_seconds"], errors="coerce").sum() / 3600
-        lines.append(f"{'' if lines else '**Training:** '}{len(local)} more finished runs in this machine's run "
-                     f"cache, not shipped ({hours:.2f} h; {_link('training_runs.csv')}).")
+        lines.append(f"{'' if lines else '**Training:** '}{len(local)} more finished runs, not shipped (this "
+                     f"machine's run cache and earlier ones, superseded recipes included; {hours:.2f} h; "
+                     f"{_link('training_runs.csv')}).")
     return [" ".join(lines)] if lines else []
 
 

@@ -99,7 +99,13 @@ class TestWriteReport:
         runs = pd.read_csv(tmp_path / "smoke" / "training_runs.csv")
         assert len(runs) == 1 and runs.loc[0, "method"] == "liif" and runs.loc[0, "steps"] == 4
         assert runs.loc[0, "train_seconds"] == round(ck["train_seconds"], 1)
-        assert "**Training:** 1 more finished runs in this machine's run cache, not shipped" in text
+        assert "**Training:** 1 more finished runs, not shipped (this machine's run cache" in text
+        # a run listed by an earlier machine stays listed when this machine's cache lacks it
+        listed = tmp_path / "smoke" / "training_runs.csv"
+        pd.concat([pd.read_csv(listed), pd.DataFrame([{"run": "earlier-machine-run", "steps": 500}])]).to_csv(
+            listed, index=False)
+        write_report("smoke", [])
+        assert set(pd.read_csv(listed)["run"]) == {runs.loc[0, "run"], "earlier-machine-run"}
         # once the run is shipped (a run card in runs.csv) it counts there, by its card, and not twice
         name = runs.loc[0, "run"]
         pd.DataFrame([{"run": name, "steps": 4, "train_seconds": 1800.0},
@@ -108,7 +114,7 @@ class TestWriteReport:
         text = write_report("smoke", []).read_text()
         line = next(x for x in text.splitlines() if x.startswith("**Training:**"))
         assert "2 shipped runs" in line and "2.00 h of training" in line and "steps: 4, 8,000" in line
-        assert "more finished runs" not in line
+        assert "1 more finished runs" in line          # the earlier machine's run only: the shipped one not twice
 
 
 class TestScoreboard:
