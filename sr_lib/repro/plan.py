@@ -178,11 +178,8 @@ def evaluate_plan(profile: str, *, papers=(), worker: int = 0, workers: int = 1,
 def stale_runs(profile: str) -> list:
     """Run keys of ``runs.csv`` whose card no run of the plan has (shipped under a recipe the plan no
     longer uses): ``train-plan --withdraw-stale`` removes them."""
-    from sr_lib.repro.run_cards import read_runs
     cards = {r.card for r in plan_runs(profile)}
-    runs = read_runs(profile)
-    return [str(k) for k, m, b, s, v in zip(runs["run"], runs["method"], runs["backbone"], runs["seed"], runs["variant"])
-            if (str(m), str(b), int(s), str(v)) not in cards]
+    return [key for key, card in _shipped_cards(profile) if card not in cards]
 
 
 def _run_cli(args) -> int:
@@ -223,10 +220,15 @@ def _run_cli(args) -> int:
 
 def shipped_labels(profile: str) -> set:
     """``PlannedRun.card`` of every run card in ``results/<profile>/runs.csv``."""
+    return {card for _, card in _shipped_cards(profile)}
+
+
+def _shipped_cards(profile: str) -> list:
+    """``(run key, PlannedRun.card)`` of every row of ``results/<profile>/runs.csv``."""
     from sr_lib.repro.run_cards import read_runs
     runs = read_runs(profile)             # variant "" for the default recipe
-    return {(str(m), str(b), int(s), str(v)) for m, b, s, v in
-            zip(runs["method"], runs["backbone"], runs["seed"], runs["variant"])}
+    return [(str(k), (str(m), str(b), int(s), str(v))) for k, m, b, s, v in
+            zip(runs["run"], runs["method"], runs["backbone"], runs["seed"], runs["variant"])]
 
 
 def add_cli(subparsers) -> None:

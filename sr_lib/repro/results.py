@@ -142,13 +142,12 @@ def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devic
                                 "protocol": protocol, "scored_as": ts.scored_as, "n_images": ts.n_images,
                                 "crop": ts.crop, "images": ts.images, "label": row.label,
                                 "printed_backbone": row.printed_backbone, "weights": row.weights, "run_key": key}
-                        hit = done.get(_key(base))
-                        if hit is not None and not (isinstance(hit.get("per_image"), str) and hit["per_image"]):
-                            hit = None               # cached before per-image scores were kept: evaluate again
+                        hit = _scored(done.get(_key(base)))
+                        if hit is None and raw_csv:              # another process may have scored it since
+                            done.update((_key(r), r) for r in read_raw(raw_csv).to_dict("records"))
+                            hit = _scored(done.get(_key(base)))
                         tag = (f"[{i}/{n_total}] {row.label} ({row.printed_backbone or '-'}) seed {seed} "
                                f"{ts.dataset}{'' if ts.scored_as == ts.dataset else ' as ' + ts.scored_as} x{s:g}")
-                        if hit is None and raw_csv:              # another process may have scored it since
-                            hit = _cached(read_raw(raw_csv), base)
                         if hit is not None:
                             rec = {**hit, **base}
                             log(f"{tag}: {float(rec['psnr']):.3f} dB (cached)")
@@ -183,15 +182,9 @@ def row_seeds(row: Row, seeds: tuple, explicit: bool) -> tuple:
     return seeds if explicit else seeds[:max(1, row.n_seeds)]
 
 
-def _cached(raw: pd.DataFrame, base: dict):
-    """The record of ``raw`` for the evaluation ``base`` with its per-image scores, or None."""
-    if raw.empty:
-        return None
-    k = _key(base)
-    for r in raw.to_dict("records"):
-        if _key(r) == k and isinstance(r.get("per_image"), str) and r["per_image"]:
-            return r
-    return None
+def _scored(rec):
+    """``rec`` if it carries per-image scores, else None (cached before they were kept: evaluate again)."""
+    return rec if rec is not None and isinstance(rec.get("per_image"), str) and rec["per_image"] else None
 
 
 def _merge_raw(old: pd.DataFrame, new: list) -> pd.DataFrame:

@@ -113,6 +113,22 @@ def _untested_label(g: pd.DataFrame) -> str:
     return f"ours, not tested ({why})"
 
 
+def _draw_ours(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = False) -> None:
+    """Our margins of ``g`` at positions ``pos``: tested cells filled with their spread, untested ones
+    grey crosses. ``across``: margins on the x axis (one row per cell), else on the y axis."""
+    ok, untested = g["ours"].notna().to_numpy(), _untested(g)
+    for keep, evidence in ((ok & ~untested, True), (ok & untested, False)):
+        if not keep.any():
+            continue
+        at, val = pos[keep], g.loc[keep, "ours"]
+        xy = (val, at) if across else (at, val)
+        if evidence:
+            err, label = _ours_spread(g[keep])
+            ax.errorbar(*xy, **{"xerr" if across else "yerr": err}, fmt="o", color="C3", capsize=2, label=label)
+        else:
+            ax.plot(*xy, "x", color="0.5", label=_untested_label(g[keep]))
+
+
 def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
     """Each claim's margin (better − worse) per scale: printed (open) vs ours (filled, with its spread).
 
@@ -143,15 +159,7 @@ def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
             x = np.arange(len(g))
             ax.axhline(0, color="k", lw=0.8)
             ax.plot(x - 0.1, g["printed"], "o", mfc="none", color="C0", label="printed")
-            ok, untested = g["ours"].notna().to_numpy(), _untested(g)
-            tested = ok & ~untested
-            if tested.any():
-                yerr, label = _ours_spread(g[tested])
-                ax.errorbar(x[tested] + 0.1, g.loc[tested, "ours"], yerr=yerr, fmt="o", color="C3", capsize=2,
-                            label=label)
-            if (ok & untested).any():
-                ax.plot(x[ok & untested] + 0.1, g.loc[ok & untested, "ours"], "x", color="0.5",
-                        label=_untested_label(g[ok & untested]))
+            _draw_ours(ax, x + 0.1, g)
             ax.set_xticks(x, [f"×{s:g}" for s in g["scale"]])
             where = " ".join(str(v) for v in (bb, ds) if isinstance(v, str) and v)
             ax.set_title(_wrap(f"{claim} · {where}", 46), fontsize=8)
@@ -168,15 +176,7 @@ def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
             y = np.arange(len(g))[::-1]
             ax.axvline(0, color="k", lw=0.8)
             ax.plot(g["printed"], y + 0.12, "o", mfc="none", color="C0", label="printed")
-            ok, untested = g["ours"].notna().to_numpy(), _untested(g)
-            tested = ok & ~untested
-            if tested.any():
-                xerr, label = _ours_spread(g[tested])
-                ax.errorbar(g.loc[tested, "ours"], y[tested] - 0.12, xerr=xerr, fmt="o", color="C3", capsize=2,
-                            label=label)
-            if (ok & untested).any():
-                ax.plot(g.loc[ok & untested, "ours"], y[ok & untested] - 0.12, "x", color="0.5",
-                        label=_untested_label(g[ok & untested]))
+            _draw_ours(ax, y - 0.12, g, across=True)
             labels = [f"{c} · {' '.join(str(v) for v in (b, d) if isinstance(v, str) and v)} ×{s:g}"
                       for c, b, d, s in zip(g["claim"], g["backbone"], g["dataset"], g["scale"])]
             ax.set_yticks(y, [_wrap(t, 70) for t in labels], fontsize=7)
