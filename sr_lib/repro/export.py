@@ -193,8 +193,18 @@ def notebook_html(ipynb, out=None, title: str | None = None, figures=None) -> Pa
         else:
             parts.append(_pre(cell.source))
     parts.append("</body></html>")
-    atomic_write_text(out, "\n".join(p for p in parts if p) + "\n")
+    atomic_write_text(out, _without_machine_paths("\n".join(p for p in parts if p) + "\n"))
     return out
+
+
+def _without_machine_paths(text: str) -> str:
+    """``text`` with this machine's checkout and home folder written as ``.`` and ``~``: an exported
+    notebook is committed, and its printed paths (result folders, warnings' file names) must not name
+    the machine that ran it."""
+    from sr_lib.paths import repo_root
+    for folder, mark in ((repo_root().resolve(), "."), (Path.home().resolve(), "~")):
+        text = text.replace(html.escape(str(folder)), mark).replace(str(folder), mark)
+    return text
 
 
 __all__ = ["notebook_html", "markdown_html", "math_html", "output_html", "STYLE", "STYLE_INLINE"]
