@@ -240,8 +240,11 @@ CPU = TrainConfig(profile="cpu", lr_size=24, n_queries=144, batch_size=8, iterat
 # worse (x2 -0.57 dB). Every method on one backbone keeps one budget (each table compares methods
 # on one backbone); the other backbones stay at 4,000 until their gate says otherwise
 # (docs/RUN_PLAN.md, "Progress and findings").
+# SwinIR: 12,000 steps (2026-12-02, session 7). At 4,000 every SwinIR run failed the gate: LIIF +0.58 / +0.36,
+# MetaSR +0.64 / +0.18, ITSRN +0.97 / +0.52 (x2 / x4). All SwinIR rows of CiaoSR's tables move together,
+# as Table 3 block B did (12,000 steps, milestones at 60 / 80 %).
 CPU_SCHEDULES = {
-    (None, "swinir"): dict(lr=5e-4, warmup=200),
+    (None, "swinir"): dict(lr=5e-4, warmup=200, iterations=12000, milestones=(7200, 9600)),
     ("eqsr", None): dict(lr=5e-4, warmup=200),
     (None, "edsr-baseline"): dict(iterations=8000, milestones=(4800, 6400)),
 }

@@ -40,6 +40,7 @@ class PlannedRun:
     seed: int
     protocol: str
     paper: str
+    steps: int = 0          # the profile's iterations for this run (``config_for``): a recipe change makes a new card
 
     @property
     def variant(self) -> str:
@@ -49,8 +50,8 @@ class PlannedRun:
 
     @property
     def card(self) -> tuple:
-        """(method, backbone, seed, variant): what identifies this run's card in ``runs.csv``."""
-        return (self.method, self.backbone, self.seed, self.variant)
+        """(method, backbone, seed, variant, steps): what identifies this run's card in ``runs.csv``."""
+        return (self.method, self.backbone, self.seed, self.variant, self.steps)
 
     @property
     def label(self) -> str:
@@ -86,8 +87,14 @@ def plan_runs(profile: str) -> list:
                 continue
             for seed in seeds[:max(1, r.n_seeds)]:
                 key = (r.method, r.backbone, tuple(sorted(r.options.items())), tuple(sorted(r.overrides.items())), seed)
-                runs.setdefault(key, PlannedRun(*key, protocol=protocol, paper=spec.paper))
+                runs.setdefault(key, PlannedRun(*key, protocol=protocol, paper=spec.paper,
+                                                steps=planned_steps(profile, r.method, r.backbone, r.overrides)))
     return sorted(runs.values(), key=lambda p: (p.step_cost(), p.method, str(p.backbone), p.options, p.overrides, p.seed))
+
+
+def planned_steps(profile: str, method: str, backbone: str | None, overrides) -> int:
+    """The iterations ``method`` on ``backbone`` trains for at ``profile`` with ``overrides``."""
+    return config_for(profile, method, backbone, **dict(overrides)).iterations
 
 
 def prioritise(plan: list, first=()) -> list:
@@ -149,7 +156,8 @@ def evaluation_jobs(profile: str, papers=()) -> list:
             if not row.learned or row.checkpoint:
                 continue
             for seed in row_seeds(row, seeds, False):
-                if (row.method, row.backbone, seed, variant_label(row.options, row.overrides)) in done:
+                if (row.method, row.backbone, seed, variant_label(row.options, row.overrides),
+                        planned_steps(profile, row.method, row.backbone, row.overrides)) in done:
                     jobs.append((spec, row, seed))
     return jobs
 
@@ -227,8 +235,8 @@ def _shipped_cards(profile: str) -> list:
     """``(run key, PlannedRun.card)`` of every row of ``results/<profile>/runs.csv``."""
     from sr_lib.repro.run_cards import read_runs
     runs = read_runs(profile)             # variant "" for the default recipe
-    return [(str(k), (str(m), str(b), int(s), str(v))) for k, m, b, s, v in
-            zip(runs["run"], runs["method"], runs["backbone"], runs["seed"], runs["variant"])]
+    return [(str(k), (str(m), str(b), int(s), str(v), int(n))) for k, m, b, s, v, n in
+            zip(runs["run"], runs["method"], runs["backbone"], runs["seed"], runs["variant"], runs["steps"])]
 
 
 def add_cli(subparsers) -> None:

@@ -7,7 +7,8 @@ from sr_lib.repro.run_cards import variant_label
 
 
 def _card(row, seed=0):
-    return (row.method, row.backbone, seed, variant_label(row.options, row.overrides))
+    return (row.method, row.backbone, seed, variant_label(row.options, row.overrides),
+            plan.planned_steps("smoke", row.method, row.backbone, row.overrides))
 
 
 def test_evaluation_jobs_are_the_table_rows_of_shipped_runs_only(monkeypatch):

@@ -56,8 +56,13 @@ def test_ship_reload_and_rescore(tmp_path, monkeypatch, shared_data, capsys):
     odd = {**read_runs("smoke").iloc[0].to_dict(), "run": "liif-edsr-baseline-s0-odd", "variant": "L=99",
            "weights": str(tmp_path / "odd.safetensors")}
     (tmp_path / "odd.safetensors").write_bytes(b"x")
-    pd.concat([read_runs("smoke"), pd.DataFrame([odd])])[RUNS_COLUMNS].to_csv(runs_csv("smoke"), index=False)
-    assert stale_runs("smoke") == ["liif-edsr-baseline-s0-odd"]             # the planned LIIF run is not stale
+    # the planned recipe trained for another number of steps (the profile's budget changed since) is stale too
+    longer = {**read_runs("smoke").iloc[0].to_dict(), "run": "liif-edsr-baseline-s0-longer",
+              "steps": int(read_runs("smoke").iloc[0]["steps"]) + 1, "weights": str(tmp_path / "longer.safetensors")}
+    (tmp_path / "longer.safetensors").write_bytes(b"x")
+    pd.concat([read_runs("smoke"), pd.DataFrame([odd, longer])])[RUNS_COLUMNS].to_csv(runs_csv("smoke"), index=False)
+    assert stale_runs("smoke") == ["liif-edsr-baseline-s0-odd", "liif-edsr-baseline-s0-longer"]  # not the planned run
+    assert withdraw_runs("smoke", ["liif-edsr-baseline-s0-longer"])[0]["run"] == "liif-edsr-baseline-s0-longer"
     assert [r["run"] for r in withdraw_runs("smoke", ["liif-edsr-baseline-s0-odd", "no-such-run"])] == [
         "liif-edsr-baseline-s0-odd"]
     assert list(read_runs("smoke")["run"]) == [key] and not (tmp_path / "odd.safetensors").exists()
