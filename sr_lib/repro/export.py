@@ -14,6 +14,7 @@ import base64
 import hashlib
 import html
 import io
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -198,11 +199,14 @@ def notebook_html(ipynb, out=None, title: str | None = None, figures=None) -> Pa
 
 
 def _without_machine_paths(text: str) -> str:
-    """``text`` with this machine's checkout and home folder written as ``.`` and ``~``: an exported
-    notebook is committed, and its printed paths (result folders, warnings' file names) must not name
-    the machine that ran it."""
+    """``text`` with this machine's data root (``SR_DATA``), checkout and home folder written as
+    ``$SR_DATA``, ``.`` and ``~``: an exported notebook is committed, and its printed paths (the data
+    root, result folders, warnings' file names) must not name the machine that ran it."""
     from sr_lib.paths import repo_root
-    for folder, mark in ((repo_root().resolve(), "."), (Path.home().resolve(), "~")):
+    folders = [(repo_root().resolve(), "."), (Path.home().resolve(), "~")]
+    if os.environ.get("SR_DATA"):
+        folders.insert(0, (Path(os.environ["SR_DATA"]).expanduser().resolve(), "$SR_DATA"))
+    for folder, mark in folders:             # the most specific first: SR_DATA may lie inside either
         text = text.replace(html.escape(str(folder)), mark).replace(str(folder), mark)
     return text
 

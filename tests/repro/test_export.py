@@ -59,18 +59,22 @@ def test_markdown_pipe_tables_and_escaped_pipes():
     assert "<td>x | y</td>" in page and "<th>a</th>" in page
 
 
-def test_printed_paths_of_this_machine_do_not_reach_the_export(tmp_path):
+def test_printed_paths_of_this_machine_do_not_reach_the_export(tmp_path, monkeypatch):
     from pathlib import Path
 
     from sr_lib.paths import repo_root
+    data = tmp_path / "elsewhere" / "data"
+    monkeypatch.setenv("SR_DATA", str(data))
     nb = nbformat.v4.new_notebook()
     code = nbformat.v4.new_code_cell("print(out_dir)")
     code.outputs = [nbformat.v4.new_output("stream", name="stdout",
                                            text=f"results → {repo_root().resolve()}/results/cpu\n"
-                                                f"{Path.home().resolve()}/.cache/sr_lib/runs\n")]
+                                                f"{Path.home().resolve()}/.cache/sr_lib/runs\n"
+                                                f"data: {data.resolve()} (Set5)\n")]
     nb.cells = [code]
     src = tmp_path / "n.ipynb"
     nbformat.write(nb, src)
     text = notebook_html(src).read_text()
     assert str(repo_root().resolve()) not in text and str(Path.home().resolve()) not in text
     assert "./results/cpu" in text and "~/.cache/sr_lib/runs" in text
+    assert str(data.resolve()) not in text and "data: $SR_DATA (Set5)" in text
