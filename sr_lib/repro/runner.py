@@ -204,8 +204,16 @@ class _Clock:
             left += max(est - self.notebook_elapsed(), 0.0) if name == self.current else est
         return left
 
+    def overdue(self) -> bool:
+        """Whether the running notebook has used more than its estimate (the ETA is then a lower bound)."""
+        est = self.plan.get(self.current)
+        return self.current is not None and est is not None and self.notebook_elapsed() > est
+
     def line(self) -> str:
-        return f"elapsed {progress.hms(self.elapsed())} · ETA {progress.hms(self.eta())}"
+        eta = progress.hms(self.eta())
+        if self.overdue():
+            eta = f"≥ {eta} (the running notebook is past its {progress.human(self.plan[self.current])} estimate)"
+        return f"elapsed {progress.hms(self.elapsed())} · ETA {eta}"
 
 
 def _print_plan(profile, sources, todo, est) -> None:

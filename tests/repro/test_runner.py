@@ -114,8 +114,10 @@ def test_eta_is_what_the_plan_has_left(monkeypatch):
     clock.start("a")
     now[0] += 30
     assert clock.eta() == 120.0 and clock.notebook_elapsed() == 30.0
+    assert not clock.overdue() and "≥" not in clock.line()
     now[0] += 200                                         # over its estimate: counts as done, never negative
     assert clock.eta() == 50.0
+    assert clock.overdue() and "ETA ≥ 0:00:50 (the running notebook is past its" in clock.line()
     clock.finish("a")
     clock.start("b")
     assert clock.eta() == 50.0 and clock.elapsed() == 230.0
