@@ -45,6 +45,9 @@ class TrainConfig:
     gamma: float = 0.5
     warmup: int = 0                       # iterations of linear lr warm-up from lr/warmup (0: none)
     ema_decay: float = 0.0                # 0 = no EMA; EQSR: 0.999 (its test loads the EMA weights)
+    # the issue's shared-encoder option: a method name whose default-recipe run on the same backbone
+    # (seed 0, this profile) lends its trained encoder as this run's starting point; "" = random init
+    init_encoder: str = ""
     # --- model sizes: make-options per backbone / method name, applied under the caller's options ---
     sizes: dict = field(default_factory=dict)
     # --- bookkeeping (not part of a run's identity) ---
@@ -100,6 +103,8 @@ def _validate(cfg) -> None:
     """Types and ranges of every field, and the constraints between them (one-line ``ValueError``)."""
     if not (isinstance(cfg.profile, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", cfg.profile)):
         raise _bad("profile", cfg.profile, "a profile name (letters, digits, - and _: it names a folder)")
+    if not (isinstance(cfg.init_encoder, str) and re.fullmatch(r"[a-z0-9-]{0,32}", cfg.init_encoder)):
+        raise _bad("init_encoder", cfg.init_encoder, "a method name (e.g. 'liif') or '' for a random start")
     _int(cfg, "lr_size", 1, MAX_LR_SIZE)
     _num(cfg, "scale_min", 1.0, 1000.0)
     _num(cfg, "scale_max", 1.0, 1000.0)

@@ -44,7 +44,7 @@ RUNTIME_FIELDS = ("checkpoint_every", "log_every_s", "cpu_threads", "seeds")
 
 
 # fields added after runs were cached, left out of the key at their neutral value so older keys stay valid
-NEUTRAL_FIELDS = {"warmup": 0}
+NEUTRAL_FIELDS = {"warmup": 0, "init_encoder": ""}
 
 
 def key_payload(method: str, backbone, options: dict, config: dict, seed: int, data_id: str) -> dict:

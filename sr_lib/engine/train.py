@@ -286,6 +286,8 @@ def train(method: str, backbone: str | None = None, *, profile: str = "cpu", see
         check_writable_folder(out, "runs folder (--out)")
     images = training_images(data_root, cfg)
     payload = key_payload(method, backbone, opts, cfg.to_dict(), seed, images.identity)
+    if cfg.init_encoder:                # the lending run's identity is part of this one's
+        payload["init_encoder_run"] = _source_key(cfg, backbone, data_root)
     key = run_key(payload)
     shipped = Path(weights_dir) / f"{key}.safetensors" if weights_dir else None
     if shipped is not None and shipped.is_file() and not retrain:
@@ -304,7 +306,10 @@ def train(method: str, backbone: str | None = None, *, profile: str = "cpu", see
             if final_path.is_file():    # finished by the process that held the lock before us
                 ck = _finished(final_path, rdir, dev, cfg, key)
             else:
-                ck, model = _train_run(method, opts, cfg, images, seed, key, rdir, payload, dist, dev, progress)
+                init = (_source_encoder(cfg, backbone, data_root, weights_dir, device, out)
+                        if cfg.init_encoder and not (rdir / "ckpt.pt").is_file() else None)
+                ck, model = _train_run(method, opts, cfg, images, seed, key, rdir, payload, dist, dev, progress,
+                                       init)
                 trained_here = True
         finally:
             if lock is not None:
@@ -317,6 +322,26 @@ def train(method: str, backbone: str | None = None, *, profile: str = "cpu", see
         _progress.event(f"train {key}: done, {ck.get('step', '?')} steps in {time.perf_counter() - t_call:.0f} s"
                         if trained_here else f"train {key}: from the run cache ({ck.get('step', '?')} steps)")
     return model
+
+
+def _source_key(cfg: TrainConfig, backbone, data_root) -> str:
+    """Run key of the run that lends its encoder to a run of ``cfg`` (``cfg.init_encoder``): that
+    method's default recipe on the same backbone at the same profile, seed 0."""
+    src = config_for(cfg.profile, cfg.init_encoder, backbone)
+    opts = model_options(src, cfg.init_encoder, backbone)
+    return run_key(key_payload(cfg.init_encoder, backbone, opts, src.to_dict(), 0,
+                               training_images(data_root, src).identity))
+
+
+def _source_encoder(cfg: TrainConfig, backbone, data_root, weights_dir, device, out=None) -> dict:
+    """The trained encoder weights ``cfg.init_encoder`` lends (its shipped weights, the run cache, or
+    trained here first: ``train`` of that run)."""
+    if backbone is None:
+        raise ValueError(f"init_encoder={cfg.init_encoder!r} needs a backbone to share; this method has none")
+    source = train(cfg.init_encoder, backbone, profile=cfg.profile, seed=0, data_root=data_root, out=out,
+                   device=device, progress=False, weights_dir=weights_dir)
+    _progress.event(f"train: encoder from {source.train_info['key']} ({source.train_info['source']})")
+    return {k: v.detach().cpu().clone() for k, v in source.encoder.state_dict().items()}
 
 
 def _shipped(path: Path, key: str, seed: int, dev) -> torch.nn.Module:
@@ -339,8 +364,9 @@ def _finished(final_path: Path, rdir: Path, dev, cfg: TrainConfig, key: str) -> 
     return ck
 
 
-def _train_run(method, opts, cfg, images, seed, key, rdir, payload, dist, dev, progress):
-    """Train a run that is not finished (lock held): resume from ``ckpt.pt`` if it is usable."""
+def _train_run(method, opts, cfg, images, seed, key, rdir, payload, dist, dev, progress, init=None):
+    """Train a run that is not finished (lock held): resume from ``ckpt.pt`` if it is usable.
+    ``init``: encoder weights to start from (``cfg.init_encoder``; the decoder starts at random)."""
     ckpt_path = rdir / "ckpt.pt"
     if dist.is_main:
         clean_stale_tmp(rdir)
@@ -357,6 +383,12 @@ def _train_run(method, opts, cfg, images, seed, key, rdir, payload, dist, dev, p
     _set_deterministic(dev)
     seed_everything(seed)
     model = make(method, **opts)
+    if init is not None:
+        try:
+            model.encoder.load_state_dict(init)
+        except RuntimeError as e:
+            raise ValueError(f"init_encoder={cfg.init_encoder!r}: its encoder does not fit {method}'s "
+                             f"({str(e).splitlines()[0]})") from None
     if dist.is_main:
         write_spec(rdir / "spec.json", {**payload, "key": key, "data_source": images.source,
                                         "n_images": len(images)})

@@ -115,6 +115,24 @@ class TestTrain:
                            {"seed": 0, "scale_max": 3.0})}
         assert len(keys) == 4
 
+    def test_a_run_can_start_from_another_methods_trained_encoder(self, tiny_root, tmp_path):
+        # the evidence issue's shared-encoder option: LIIF w/ PE starts from the encoder LIIF trained
+        source = train(**TINY, seed=0, data_root=tiny_root, out=tmp_path, progress=False)
+        kw = dict(method="liif-pe", backbone="edsr-baseline", profile="smoke", device="cpu", seed=1,
+                  data_root=tiny_root, out=tmp_path, progress=False)
+        started = train(**kw, init_encoder="liif", lr=1e-12)           # a step this small leaves the start
+        for (name, a), b in zip(source.encoder.state_dict().items(), started.encoder.state_dict().values()):
+            assert torch.allclose(a, b, atol=1e-6), name
+        fresh = train(**kw, lr=1e-12)
+        assert not all(torch.allclose(a, b, atol=1e-3) for a, b in
+                       zip(source.encoder.state_dict().values(), fresh.encoder.state_dict().values()))
+        # the lending run is part of the identity: another key than the random start, and than another lender
+        assert started.train_info["key"] != fresh.train_info["key"]
+        other = train(**kw, init_encoder="metasr", lr=1e-12)
+        assert other.train_info["key"] not in (started.train_info["key"], fresh.train_info["key"])
+        with pytest.raises(ValueError, match="init_encoder must be a method name"):
+            config_for("smoke", "liif", "edsr-baseline", init_encoder="../x")
+
     def test_final_checkpoint_is_self_describing(self, tiny_root, tmp_path):
         model = train(**TINY, seed=0, data_root=tiny_root, out=tmp_path, progress=False)
         path = tmp_path / "smoke" / model.train_info["key"] / "final.pt"
