@@ -166,11 +166,13 @@ def save_checkpoint(path, model: nn.Module, **extra) -> None:
     _atomic_save(ckpt, Path(path))
 
 
-def save_weights(path, model: nn.Module, **card) -> Path:
+def save_weights(path, model: nn.Module, dtype: torch.dtype | None = None, **card) -> Path:
     """Write ``model``'s weights as ``.safetensors`` (no pickle), atomically; the metadata holds
     ``format``, the model spec (``name``, ``args``) as JSON, ``card`` (JSON-able values: what the
-    weights are, how they were trained, their scores) as JSON and the content hash.
-    ``load_checkpoint(path)`` rebuilds the model; ``read_checkpoint(path)['card']`` gives the card."""
+    weights are, how they were trained, their scores) as JSON and the content hash. ``dtype``: store
+    the floating-point tensors in it (``torch.float16`` halves a file; loading casts back to the
+    model's dtype). ``load_checkpoint(path)`` rebuilds the model; ``read_checkpoint(path)['card']``
+    gives the card."""
     from safetensors.torch import save as st_save
     path = Path(path)
     if path.suffix != ".safetensors":
@@ -184,6 +186,11 @@ def save_weights(path, model: nn.Module, **card) -> Path:
     except (TypeError, ValueError) as e:
         raise ValueError(f"save_weights: the model spec and card must be JSON values (finite numbers): {e}") from None
     sd = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        sd = {k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}
+        bad = [k for k, v in sd.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+        if bad:
+            raise ValueError(f"save_weights: {bad[0]} does not fit {dtype} (non-finite after the cast)")
     ckpt = {"format": FORMAT, "model": {**spec, "sd": sd}, "card": card}
     meta = {"format": FORMAT, "model": json.dumps(spec, sort_keys=True), "card": json.dumps(card, sort_keys=True),
             HASH_KEY: content_hash(ckpt)}

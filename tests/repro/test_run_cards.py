@@ -31,6 +31,9 @@ def test_ship_reload_and_rescore(tmp_path, monkeypatch, shared_data, capsys):
     assert health_map("smoke") == {key: False}
     path = shipped_weights("smoke", key)
     assert path == weights_dir("smoke") / f"{key}.safetensors"
+    from safetensors import safe_open
+    with safe_open(str(path), "pt") as f:             # stored in float16: half the bytes (STORED_DTYPE)
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
 
     # loaded back instead of trained: same function, no run folder touched
     again = train("liif", "edsr-baseline", profile="smoke", seed=0, data_root=shared_data, out=tmp_path / "other",
