@@ -178,7 +178,7 @@ def trained_models(methods, backbone: str = "edsr-baseline", *, profile: str = "
     reused from the run cache), by ``sr_lib.repro.run_cards.load_or_train``; EQSR always uses its own
     backbone (eqnet)."""
     from sr_lib.repro.run_cards import load_or_train
-    return {m: load_or_train(m, None if m.startswith("eqsr") else backbone, profile=profile, seed=seed,
+    return {m: load_or_train(m, "eqnet" if m.startswith("eqsr") else backbone, profile=profile, seed=seed,
                              retrain=retrain, data_root=data_root or None, device=device, progress=False)
             for m in methods}
 

@@ -96,3 +96,18 @@ def test_committed_set5_x2_is_reproduced_by_the_cli(i, shared_data, capsys):
                      "--protocol", row["protocol"], "--data-root", str(shared_data)]) == 0
     psnr = json.loads(capsys.readouterr().out)["psnr"]
     assert psnr == pytest.approx(float(row["set5_x2"]), abs=0.01), row["run"]
+
+
+def test_the_explorers_default_models_are_all_shipped_at_cpu(shared_data, monkeypatch):
+    """Notebook 90 at cpu loads every default model from results/cpu/weights and trains none (its EQSR
+    once asked for backbone None, a key no run of the plan has, and trained 4,000 steps in the notebook)."""
+    from sr_lib.engine import train as train_mod
+    from sr_lib.repro.runner import notebook_sources, to_notebook
+    from sr_lib.viz.widgets import trained_models
+    src = next(p for p in notebook_sources() if p.stem == "90_explorer")
+    params = {}
+    exec(next(c for c in to_notebook(src).cells if "parameters" in c.metadata.get("tags", [])).source, params)
+    monkeypatch.setattr(train_mod, "fit", lambda *a, **k: pytest.fail("the explorer trained a model at cpu"))
+    models = trained_models(params["methods"], params["backbone"], profile="cpu", seed=params["seed"],
+                            data_root=shared_data, device="cpu")
+    assert {m: model.train_info["source"] for m, model in models.items()} == {m: "shipped" for m in params["methods"]}
