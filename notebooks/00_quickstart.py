@@ -62,14 +62,13 @@ import torch
 import sr_lib
 from sr_lib.data.datasets import load_dataset
 from sr_lib.data.io import to_tensor01
-from sr_lib.data.resize import matlab_lr
 from sr_lib.data.resolver import resolve_data_root
 from sr_lib.engine.device import get_device
 from sr_lib.engine.evaluate import bicubic_matlab
 from sr_lib.models.base import count_parameters
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
 from sr_lib.viz import save_figure
-from sr_lib.viz.widgets import center_crop, compare_crops, crop_table, default_box, figure_crops, matched_hr_size
+from sr_lib.viz.widgets import center_crop, compare_crops, crop_table, default_box, figure_crops, lr_pair, matched_hr_size
 
 dev = get_device(device)
 out_dir, fig_dir = results_dir(profile), figures_dir(profile)
@@ -79,16 +78,18 @@ print(f"profile {profile}, device {dev}; results → {out_dir}")
 # ## 1. An image and its low-resolution version
 #
 # The resolver finds the data (`SR_DATA`, `data/`, else images bundled with
-# scikit-image, said so below). The LR image is made as the benchmark LR images
-# are: MATLAB's bicubic `imresize(HR, 1/s)` (antialiased), here at a non-integer
-# scale. The HR is first cropped so that its size is exactly `round(h_lr · s)`.
+# scikit-image, said so below). The LR image is made as LIIF's test protocol makes
+# it (`lr_pair`): the HR is first cropped to `round(h_lr · s)` pixels, then
+# resized by bicubic: MATLAB's `imresize` at ×2–×4 (the stored benchmark LR), PIL's
+# at a non-integer scale like this one, where MATLAB's would shift the LR against
+# the pixel grid the decoders assume.
 
 # %%
 root = resolve_data_root(data_root or None, warn=False)
 images = load_dataset(dataset, root)
 name, hr_full = images[image_index]
 hr = center_crop(hr_full, max_side)
-lr, hr = matlab_lr(hr, scale)                       # uint8 [h,w,3], and the HR it matches
+lr, hr = lr_pair(hr, scale)                         # uint8 [h,w,3], and the HR it matches
 H, W = hr.shape[:2]
 print(f"data: {root} ({images.name}); image {name!r}: "
       f"HR {H}x{W} → LR {lr.shape[0]}x{lr.shape[1]} at ×{scale:g}")

@@ -14,7 +14,7 @@ from sr_lib.data.resize import matlab_lr
 from sr_lib.metrics.psnr_ssim import psnr
 from sr_lib.models.layers.ipe import liif_radius, sinc
 from sr_lib.viz.widgets import (Explorer, check_box, compare_crops, crop_table, default_box, error_map, figure_crops,
-                            figure_error_maps, figure_ipe, figure_kriging, kriging_at, lr_nearest)
+                            figure_error_maps, figure_ipe, figure_kriging, kriging_at, lr_nearest, lr_pair)
 
 
 def _nearest(lr, out_size, scale=None):
@@ -88,9 +88,33 @@ class TestCompareCrops:
             assert math.isinf(res["psnr"][name]) and math.isinf(res["psnr_image"][name])
             assert res["error"][name].max() == 0.0
 
-    def test_non_integer_scale_uses_the_matlab_lr_and_reports_finite_psnr(self, astronaut):
+    def test_lr_is_matlab_at_integer_scales_and_pil_elsewhere(self, astronaut):
+        from sr_lib.data.resize import pil_lr
+        for s, make in ((3.0, matlab_lr), (2.5, pil_lr), (3.3, pil_lr)):
+            lr, hr_c = lr_pair(astronaut[:128, :128], s)
+            want_lr, want_hr = make(astronaut[:128, :128], s)
+            np.testing.assert_array_equal(lr, want_lr)
+            np.testing.assert_array_equal(hr_c, want_hr)
+
+    def test_lr_sits_on_the_grid_the_decoders_assume(self):
+        # closed form: a horizontal ramp HR cropped to W = round(w·s) columns; LR column j covers HR
+        # [j·W/w, (j+1)·W/w), so it is the ramp at x = (j + 0.5)·W/w − 0.5: the error against that
+        # has no trend along j. MATLAB's resize maps by s instead and drifts by (s − W/w) per column.
+        s, n, slope = 3.3, 128, 1.5
+        ramp = np.tile((np.arange(n, dtype=np.float64) * slope + 20.0)[None, :, None], (n, 1, 3)).astype(np.uint8)
+        lr, hr_c = lr_pair(ramp, s)
+        w, W = lr.shape[1], hr_c.shape[1]
+        drift = (s - W / w) * slope                                  # grey levels per LR column (0.016 here)
+        assert drift > 0.01                                          # not an exact multiple: the case that matters
+        j = np.arange(2, w - 2)                                      # away from the edge padding
+        expect = ((j + 0.5) * W / w - 0.5) * slope + 20.0
+        trend = lambda img: np.polyfit(j, img[n // 8, j, 0].astype(float) - expect, 1)[0]
+        assert abs(trend(lr)) < 0.3 * drift
+        assert trend(matlab_lr(ramp, s)[0]) > 0.6 * drift
+
+    def test_non_integer_scale_reports_finite_psnr(self, astronaut):
         res = compare_crops({"bicubic": "bicubic"}, astronaut, 2.5, (10, 10, 16, 16))
-        lr, hr_c = matlab_lr(astronaut, 2.5)
+        lr, hr_c = lr_pair(astronaut, 2.5)
         np.testing.assert_array_equal(res["lr"], lr)
         np.testing.assert_array_equal(res["hr"], hr_c[10:26, 10:26])
         assert res["lr_crop"].shape == (16, 16, 3)
