@@ -124,18 +124,24 @@ def test_train_plan_refuses_bad_workers(argv, capsys):
 
 
 def test_train_plan_lists_what_is_shipped_and_what_is_left(tmp_path, capsys, monkeypatch):
-    """The listing marks a run shipped exactly when runs.csv has its card (method, backbone, seed, variant)."""
+    """The listing marks a run shipped exactly when runs.csv has its card (method, backbone, seed, variant,
+    steps); a card of the same run at other steps (an older budget) is not it."""
     import pandas as pd
     from sr_lib.repro.plan import plan_runs
     plan = plan_runs("cpu")
     one, other = plan[0], next(r for r in plan[1:] if r.variant)
     monkeypatch.setenv("SR_RESULTS", str(tmp_path))
     (tmp_path / "cpu").mkdir()
-    pd.DataFrame([{"run": "a", "method": one.method, "backbone": one.backbone, "seed": one.seed, "variant": one.variant},
+    pd.DataFrame([{"run": "a", "method": one.method, "backbone": one.backbone, "seed": one.seed, "variant": one.variant,
+                   "steps": one.steps},
                   {"run": "b", "method": other.method, "backbone": other.backbone, "seed": other.seed,
-                   "variant": other.variant}]).to_csv(tmp_path / "cpu" / "runs.csv", index=False)
+                   "variant": other.variant, "steps": other.steps},
+                  {"run": "c", "method": one.method, "backbone": one.backbone, "seed": one.seed, "variant": one.variant,
+                   "steps": one.steps // 2}]).to_csv(tmp_path / "cpu" / "runs.csv", index=False)
     assert cli_main(["train-plan", "--profile", "cpu"]) == 0
     lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith("1 shipped run(s) the plan no longer uses (c)")      # the half-budget card
+    lines = lines[:-1]
     marked = [ln for ln in lines[:-1] if ln.endswith(" shipped")]
     assert len(marked) == 2 and {ln.split()[0] for ln in marked} == {one.label.split()[0], other.label.split()[0]}
     assert sum(ln.endswith(" to train") for ln in lines) == len(plan) - 2
