@@ -63,7 +63,7 @@ from sr_lib.data.resolver import resolve_data_root
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
 from sr_lib.viz import save_figure
 from sr_lib.viz.widgets import (Explorer, center_crop, compare_crops, crop_table, default_box, figure_crops,
-                            figure_error_maps, figure_ipe, figure_kriging, kriging_at, matched_hr_size,
+                            figure_error_maps, figure_ipe, figure_kriging, kriging_at, matched_hr_size, straddling_pixel,
                             trained_models)
 
 out_dir, fig_dir = results_dir(profile), figures_dir(profile)
@@ -131,14 +131,18 @@ fig
 # %% [markdown]
 # ## 5. EQSR's kriging weights at this scale
 #
-# The weights of the HR pixel at the centre of the crop, over its 3×3 HR
+# The weights of an HR pixel near the centre of the crop, over its 3×3 HR
 # neighbours, in EQSR's first involution block: the data kernel (mean over channel
-# groups), the distance kernel and their product.
+# groups), the distance kernel and their product. The pixel is one whose neighbours
+# fall in two LR pixels on each axis (`straddling_pixel`): inside a single LR pixel
+# all nine share one latent centre and the distance kernel is ≈ 1 everywhere.
 
 # %%
 if "eqsr" in models:
     top, left, bh, bw = res["box"]
-    kmap = kriging_at(models["eqsr"], res["lr"], scale, (top + bh // 2, left + bw // 2))
+    yx = straddling_pixel((top + bh // 2, left + bw // 2), res["lr"].shape[:2],
+                          matched_hr_size(images[name].shape[:2], scale))
+    kmap = kriging_at(models["eqsr"], res["lr"], scale, yx)
     fig = figure_kriging(kmap)
     save_figure(fig, fig_dir / "explorer_kriging.png")
     display(fig)

@@ -195,6 +195,21 @@ def trained_models(methods, backbone: str = "edsr-baseline", *, profile: str = "
             for m in methods}
 
 
+def straddling_pixel(yx, lr_hw, hr_hw) -> tuple:
+    """The HR pixel nearest ``yx`` whose 3×3 HR neighbourhood spans two LR pixels on each axis, where
+    EQSR's distance kernel K_scale varies over the neighbours; inside one LR pixel (a 3×3 block fits at
+    s ≥ 3) all nine share one latent centre and K_scale is ≈ 1 everywhere. HR pixel i lies in LR pixel
+    ⌊(i + ½)·h/H⌋. An axis without such a pixel (s < 1.5 never lacks one) keeps ``yx``'s coordinate."""
+    def axis(t, h, H):
+        cell = lambda i: math.floor((i + 0.5) * h / H)
+        for d in range(H):
+            for c in (t - d, t + d):
+                if 1 <= c <= H - 2 and cell(c - 1) != cell(c + 1):
+                    return c
+        return t
+    return tuple(axis(int(t), int(h), int(H)) for t, h, H in zip(yx, lr_hw, hr_hw))
+
+
 def kriging_at(model, lr: np.ndarray, scale: float, yx):
     """EQSR's kriging weights (``sr_lib.repro.papers.eqsr.KrigingMap``) at HR pixel ``yx = (row, col)``
     when the uint8 LR ``[h,w,3]`` is super-resolved at ``scale`` (EQSR poster §3:
@@ -330,7 +345,9 @@ class Explorer:
         figs = {"result": res, "crops": figure_crops(res), "error": figure_error_maps(res),
                 "ipe": figure_ipe(st["scale"], self.L), "kriging": None}
         if self.kriging_model is not None:
-            kmap = kriging_at(self.kriging_model, res["lr"], st["scale"], (top + bh // 2, left + bw // 2))
+            yx = straddling_pixel((top + bh // 2, left + bw // 2), res["lr"].shape[:2], matched_hr_size(
+                self.images[st["image"]].shape[:2], st["scale"]))
+            kmap = kriging_at(self.kriging_model, res["lr"], st["scale"], yx)
             figs["kriging"] = figure_kriging(kmap)
         return figs
 
@@ -353,5 +370,5 @@ class Explorer:
 
 
 __all__ = ["CropBox", "center_crop", "default_box", "textured_box", "matched_hr_size", "check_box", "upscale", "error_map",
-           "lr_nearest", "lr_pair", "compare_crops", "crop_table", "trained_models", "kriging_at", "figure_crops",
+           "lr_nearest", "lr_pair", "compare_crops", "crop_table", "trained_models", "straddling_pixel", "kriging_at", "figure_crops",
            "figure_error_maps", "figure_ipe", "figure_kriging", "Explorer"]
