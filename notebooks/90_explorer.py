@@ -140,8 +140,7 @@ fig
 # %%
 if "eqsr" in models:
     top, left, bh, bw = res["box"]
-    yx = straddling_pixel((top + bh // 2, left + bw // 2), res["lr"].shape[:2],
-                          matched_hr_size(images[name].shape[:2], scale))
+    yx = straddling_pixel((top + bh // 2, left + bw // 2), res["lr"].shape[:2], scale)
     kmap = kriging_at(models["eqsr"], res["lr"], scale, yx)
     fig = figure_kriging(kmap)
     save_figure(fig, fig_dir / "explorer_kriging.png")

@@ -86,15 +86,22 @@ def plan_runs(profile: str) -> list:
             if not r.learned or r.checkpoint:
                 continue
             for seed in seeds[:max(1, r.n_seeds)]:
-                key = (r.method, r.backbone, tuple(sorted(r.options.items())), tuple(sorted(r.overrides.items())), seed)
-                runs.setdefault(key, PlannedRun(*key, protocol=protocol, paper=spec.paper,
-                                                steps=planned_steps(profile, r.method, r.backbone, r.overrides)))
+                run = planned_run(profile, spec, r, seed, protocol)
+                runs.setdefault((run.method, run.backbone, run.options, run.overrides, seed), run)
     return sorted(runs.values(), key=lambda p: (p.step_cost(), p.method, str(p.backbone), p.options, p.overrides, p.seed))
 
 
 def planned_steps(profile: str, method: str, backbone: str | None, overrides) -> int:
     """The iterations ``method`` on ``backbone`` trains for at ``profile`` with ``overrides``."""
     return config_for(profile, method, backbone, **dict(overrides)).iterations
+
+
+def planned_run(profile: str, spec, row, seed: int, protocol: str = "") -> PlannedRun:
+    """The ``PlannedRun`` of table row ``row`` (of ``spec``) at ``seed`` and ``profile``: the one place a
+    row becomes a run and its card."""
+    return PlannedRun(row.method, row.backbone, tuple(sorted(row.options.items())), tuple(sorted(row.overrides.items())),
+                      seed, protocol=protocol, paper=spec.paper,
+                      steps=planned_steps(profile, row.method, row.backbone, row.overrides))
 
 
 def prioritise(plan: list, first=()) -> list:
@@ -147,7 +154,6 @@ def evaluation_jobs(profile: str, papers=()) -> list:
     plan order (``table_specs``; notebook 31's analyses are not table cells). Runs not shipped yet are
     left out: they are trained (``train-plan --run``) before they are scored."""
     from sr_lib.repro.results import row_seeds
-    from sr_lib.repro.run_cards import variant_label
     done, seeds, jobs = shipped_labels(profile), config_for(profile).seeds, []
     for spec in table_specs(profile):
         if spec.table == "analyses" or (papers and spec.paper not in papers):
@@ -156,8 +162,7 @@ def evaluation_jobs(profile: str, papers=()) -> list:
             if not row.learned or row.checkpoint:
                 continue
             for seed in row_seeds(row, seeds, False):
-                if (row.method, row.backbone, seed, variant_label(row.options, row.overrides),
-                        planned_steps(profile, row.method, row.backbone, row.overrides)) in done:
+                if planned_run(profile, spec, row, seed).card in done:
                     jobs.append((spec, row, seed))
     return jobs
 

@@ -92,10 +92,9 @@ def variant_label(options=(), overrides=()) -> str:
 STORED_DTYPE = "float16"
 
 
-def round_weights(model, dtype: str) -> None:
-    """Round ``model``'s floating-point parameters and buffers to ``torch.<dtype>`` and back, in place."""
+def round_weights(model, dtype) -> None:
+    """Round ``model``'s floating-point parameters and buffers to ``dtype`` and back, in place."""
     import torch
-    dtype = getattr(torch, dtype)
     with torch.no_grad():
         for t in list(model.parameters()) + list(model.buffers()):
             if t.is_floating_point():
@@ -111,9 +110,11 @@ def ship_run(model, profile: str, protocol: str, *, data_root=None, progress: bo
     from sr_lib.engine.health import check_health
     from sr_lib.paths import repo_root
 
+    import torch
     info = model.train_info
     key, loss = info["key"], info["loss"]
-    round_weights(model, STORED_DTYPE)       # the card scores the weights as they are stored
+    stored = getattr(torch, STORED_DTYPE)
+    round_weights(model, stored)             # the card scores the weights as they are stored
     health = check_health(model, protocol, loss=loss, data_root=data_root, progress=progress)
     spec = getattr(model, "spec", {}) or {}
     args = spec.get("args", {})
@@ -126,7 +127,7 @@ def ship_run(model, profile: str, protocol: str, *, data_root=None, progress: bo
     path.parent.mkdir(parents=True, exist_ok=True)
     card = {**{k: v for k, v in row.items() if k != "weights"}, "config": info.get("config", {}),
             "loss_curve": _curve(loss), "health_per_image": health.per_image}
-    save_weights(path, model, dtype=getattr(__import__("torch"), STORED_DTYPE), **card)
+    save_weights(path, model, dtype=stored, **card)
     try:
         row["weights"] = str(path.resolve().relative_to(repo_root().resolve()))
     except ValueError:

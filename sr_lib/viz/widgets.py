@@ -195,11 +195,12 @@ def trained_models(methods, backbone: str = "edsr-baseline", *, profile: str = "
             for m in methods}
 
 
-def straddling_pixel(yx, lr_hw, hr_hw) -> tuple:
+def straddling_pixel(yx, lr_hw, scale: float) -> tuple:
     """The HR pixel nearest ``yx`` whose 3×3 HR neighbourhood spans two LR pixels on each axis, where
     EQSR's distance kernel K_scale varies over the neighbours; inside one LR pixel (a 3×3 block fits at
     s ≥ 3) all nine share one latent centre and K_scale is ≈ 1 everywhere. HR pixel i lies in LR pixel
-    ⌊(i + ½)·h/H⌋. An axis without such a pixel (s < 1.5 never lacks one) keeps ``yx``'s coordinate."""
+    ⌊(i + ½)·h/H⌋, with H the HR size of the LR ``lr_hw`` at ``scale``. An axis without such a pixel
+    (s < 1.5 never lacks one) keeps ``yx``'s coordinate."""
     def axis(t, h, H):
         cell = lambda i: math.floor((i + 0.5) * h / H)
         for d in range(H):
@@ -207,7 +208,7 @@ def straddling_pixel(yx, lr_hw, hr_hw) -> tuple:
                 if 1 <= c <= H - 2 and cell(c - 1) != cell(c + 1):
                     return c
         return t
-    return tuple(axis(int(t), int(h), int(H)) for t, h, H in zip(yx, lr_hw, hr_hw))
+    return tuple(axis(int(t), int(h), int(H)) for t, h, H in zip(yx, lr_hw, hr_size_for(lr_hw, scale)))
 
 
 def kriging_at(model, lr: np.ndarray, scale: float, yx):
@@ -345,8 +346,7 @@ class Explorer:
         figs = {"result": res, "crops": figure_crops(res), "error": figure_error_maps(res),
                 "ipe": figure_ipe(st["scale"], self.L), "kriging": None}
         if self.kriging_model is not None:
-            yx = straddling_pixel((top + bh // 2, left + bw // 2), res["lr"].shape[:2], matched_hr_size(
-                self.images[st["image"]].shape[:2], st["scale"]))
+            yx = straddling_pixel((top + bh // 2, left + bw // 2), res["lr"].shape[:2], st["scale"])
             kmap = kriging_at(self.kriging_model, res["lr"], st["scale"], yx)
             figs["kriging"] = figure_kriging(kmap)
         return figs

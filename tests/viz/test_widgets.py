@@ -216,13 +216,13 @@ class TestTexturedBox:
 class TestStraddlingPixel:
     def test_the_neighbourhood_spans_two_lr_pixels_and_is_the_nearest_such(self):
         from sr_lib.viz.widgets import straddling_pixel
-        lr_hw, hr_hw = (38, 38), (125, 125)                         # x3.3 (a 128-px crop)
+        lr_hw = (38, 38)                                              # x3.3 (a 128-px crop: HR 125)
         cell = lambda i: math.floor((i + 0.5) * 38 / 125)
-        y, x = straddling_pixel((83, 54), lr_hw, hr_hw)
+        y, x = straddling_pixel((83, 54), lr_hw, 3.3)
         for c in (y, x):
             assert cell(c - 1) != cell(c + 1)
         # (83, 54) has its 3x3 block inside LR pixel (25, 16): the answer moves by the least it must
         assert cell(82) == cell(84) and cell(53) == cell(55)
         assert abs(y - 83) == min(abs(t - 83) for t in range(1, 124) if cell(t - 1) != cell(t + 1))
         assert abs(x - 54) == min(abs(t - 54) for t in range(1, 124) if cell(t - 1) != cell(t + 1))
-        assert straddling_pixel((10, 10), (20, 20), (40, 40)) == (10, 10)    # x2: every pixel straddles
+        assert straddling_pixel((10, 10), (20, 20), 2.0) == (10, 10)         # x2: every pixel straddles
