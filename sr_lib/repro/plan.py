@@ -211,19 +211,24 @@ def _run_cli(args) -> int:
                    device=args.device, first=args.first)
         return 0
     plan = prioritise(plan_runs(args.profile), args.first)
-    done = shipped_labels(args.profile)
-    total = left = 0.0
+    clocks = shipped_seconds(args.profile)
+    total = left = measured = 0.0
     n_left = 0
     for run in plan:
         cfg = config_for(args.profile, run.method, run.backbone, **dict(run.overrides))
         hours = run.step_cost() * cfg.iterations / 3600
-        shipped = run.card in done
+        shipped = run.card in clocks
         total += hours
         if not shipped:
             left, n_left = left + hours, n_left + 1
-        print(f"{run.label:60s} {run.paper:9s} {run.protocol:9s} {hours:5.2f} CPU-h  {'shipped' if shipped else 'to train'}")
+        took = clocks.get(run.card)
+        took_text = f"took {took / 3600:5.2f} h" if took is not None and took == took else ""   # NaN: no clock
+        measured += took if took_text else 0.0
+        print(f"{run.label:60s} {run.paper:9s} {run.protocol:9s} {hours:5.2f} CPU-h  {took_text:12s} "
+              f"{'shipped' if shipped else 'to train'}")
     print(f"{len(plan)} runs, ~{total:.1f} CPU-hours at the listed step costs; {len(plan) - n_left} shipped, "
-          f"{n_left} to train (~{left:.1f} CPU-hours)")
+          f"{n_left} to train (~{left:.1f} CPU-hours); the shipped runs took {measured / 3600:.1f} h by their own "
+          f"clocks (runs.csv train_seconds, two workers side by side)")
     stale = stale_runs(args.profile)
     if stale:
         print(f"{len(stale)} shipped run(s) the plan no longer uses ({', '.join(stale)}): "
@@ -234,6 +239,15 @@ def _run_cli(args) -> int:
 def shipped_labels(profile: str) -> set:
     """``PlannedRun.card`` of every run card in ``results/<profile>/runs.csv``."""
     return {card for _, card in _shipped_cards(profile)}
+
+
+def shipped_seconds(profile: str) -> dict:
+    """``PlannedRun.card`` → the run's training time by its own clock (``train_seconds`` of its card in
+    ``results/<profile>/runs.csv``; NaN where the card has none)."""
+    import pandas as pd
+    from sr_lib.repro.run_cards import read_runs
+    secs = pd.to_numeric(read_runs(profile)["train_seconds"], errors="coerce")     # "" where a card has none
+    return {card: float(t) for (_, card), t in zip(_shipped_cards(profile), secs)}
 
 
 def _shipped_cards(profile: str) -> list:

@@ -133,7 +133,7 @@ def test_train_plan_lists_what_is_shipped_and_what_is_left(tmp_path, capsys, mon
     monkeypatch.setenv("SR_RESULTS", str(tmp_path))
     (tmp_path / "cpu").mkdir()
     pd.DataFrame([{"run": "a", "method": one.method, "backbone": one.backbone, "seed": one.seed, "variant": one.variant,
-                   "steps": one.steps},
+                   "steps": one.steps, "train_seconds": 5400.0},
                   {"run": "b", "method": other.method, "backbone": other.backbone, "seed": other.seed,
                    "variant": other.variant, "steps": other.steps},
                   {"run": "c", "method": one.method, "backbone": one.backbone, "seed": one.seed, "variant": one.variant,
@@ -146,6 +146,9 @@ def test_train_plan_lists_what_is_shipped_and_what_is_left(tmp_path, capsys, mon
     assert len(marked) == 2 and {ln.split()[0] for ln in marked} == {one.label.split()[0], other.label.split()[0]}
     assert sum(ln.endswith(" to train") for ln in lines) == len(plan) - 2
     assert f"{len(plan)} runs" in lines[-1] and "2 shipped" in lines[-1] and f"{len(plan) - 2} to train" in lines[-1]
+    # the measured clock: 5,400 s on card a, none on card b (its cell is empty, not zero)
+    assert [ln for ln in marked if "took" in ln] == [ln for ln in marked if ln.startswith(one.label.split()[0] + " ")]
+    assert "took  1.50 h" in marked[0] + marked[1] and "took 1.5 h by their own clocks" in lines[-1]
 
 
 def test_train_plan_first_puts_the_named_runs_first_in_the_given_order():
