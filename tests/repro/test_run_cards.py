@@ -111,3 +111,13 @@ def test_the_explorers_default_models_are_all_shipped_at_cpu(shared_data, monkey
     models = trained_models(params["methods"], params["backbone"], profile="cpu", seed=params["seed"],
                             data_root=shared_data, device="cpu")
     assert {m: model.train_info["source"] for m, model in models.items()} == {m: "shipped" for m in params["methods"]}
+
+
+def test_the_committed_weights_fit_the_issues_50_mb():
+    """Issue 12, item 5: the shipped cpu weights are at most 50 MB in all, and every runs.csv row names a
+    weights file that is committed (and no file lies there without its row)."""
+    from sr_lib.paths import repo_root
+    runs = read_runs("cpu")
+    files = sorted(weights_dir("cpu").glob("*.safetensors"))
+    assert sum(p.stat().st_size for p in files) <= 50e6
+    assert sorted(repo_root() / w for w in runs["weights"]) == files
