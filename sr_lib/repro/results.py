@@ -55,9 +55,31 @@ def write_csv(df: pd.DataFrame, path) -> Path:
 
 
 def _key(d) -> tuple:
-    """One evaluation: a run (or upscaler / checkpoint) on an image subset at a scale under a rule."""
+    """One evaluation: a run (or upscaler / checkpoint) on an image subset at a scale under a rule. The
+    variant is part of it for the cells one run makes in several ways (Table 6's synthesis steps); a
+    table row's variant is already in its run key."""
+    variant = d.get("variant")
+    variant = "" if variant is None or variant != variant else str(variant)          # NaN: read back empty
     return (str(d["run_key"]), str(d["dataset"]), int(d["n_images"]), int(d["crop"]), str(d["scored_as"]),
-            round(float(d["scale"]), 6), str(d["protocol"]))
+            round(float(d["scale"]), 6), str(d["protocol"]), variant)
+
+
+def per_image_json(res: dict) -> str:
+    """``evaluate``'s per-image scores as the raw CSVs keep them: JSON ``[[image, psnr, ssim], ...]``."""
+    return json.dumps([[r["image"], round(r["psnr"], 6), round(r["ssim"], 6)] for r in res["per_image"]])
+
+
+def cached_evaluation(raw_csv, base: dict):
+    """The finished evaluation of ``base``'s cell in ``raw_csv`` (one with per-image scores), or None."""
+    if not raw_csv:
+        return None
+    return _scored({_key(r): r for r in read_raw(raw_csv).to_dict("records")}.get(_key(base)))
+
+
+def add_evaluations(raw_csv, recs: list) -> None:
+    """Merge ``recs`` into ``raw_csv`` atomically, under its lock (workers and notebooks share the file)."""
+    with file_lock(Path(raw_csv).with_suffix(".lock")):
+        write_csv(_merge_raw(read_raw(raw_csv), recs), raw_csv)
 
 
 # profiles whose trained weights are results: committed under results/<profile>/weights with a run card
@@ -156,18 +178,15 @@ def run_rows(spec: TableSpec, profile: str, *, seeds=None, data_root=None, devic
                             image_set = image_set or load_eval_set(ts, data_root)
                             res = evaluate(model, image_set, s, protocol)
                             rec = {**base, "psnr": res["psnr"], "ssim": res["ssim"],
-                                   "seconds": round(time.perf_counter() - t0, 3),
-                                   "per_image": json.dumps([[r["image"], round(r["psnr"], 6), round(r["ssim"], 6)]
-                                                            for r in res["per_image"]])}
+                                   "seconds": round(time.perf_counter() - t0, 3), "per_image": per_image_json(res)}
                             new.append(rec)
                             done[_key(rec)] = rec
                             spent += rec["seconds"]
                             eta = spent / len(new) * (n_total - i)        # remaining cells, at this run's pace
                             log(f"{tag}: {rec['psnr']:.3f} dB / {rec['ssim']:.4f} "
                                 f"({rec['n_images']} img, {rec['seconds']:.1f}s; ETA {eta / 60:.0f} min for the cells left)")
-                            if raw_csv:                             # merged under a lock: workers share the file
-                                with file_lock(Path(raw_csv).with_suffix(".lock")):
-                                    write_csv(_merge_raw(read_raw(raw_csv), new), raw_csv)
+                            if raw_csv:
+                                add_evaluations(raw_csv, new)
                         out.append(rec)
     finally:
         torch.set_num_threads(threads)
@@ -196,4 +215,5 @@ def _merge_raw(old: pd.DataFrame, new: list) -> pd.DataFrame:
     return pd.concat([keep, fresh], ignore_index=True)[RAW_COLUMNS + [c for c in old.columns if c not in RAW_COLUMNS]]
 
 
-__all__ = ["RAW_COLUMNS", "read_raw", "write_csv", "run_rows", "row_seeds"]
+__all__ = ["RAW_COLUMNS", "read_raw", "write_csv", "run_rows", "row_seeds", "per_image_json", "cached_evaluation",
+           "add_evaluations"]

@@ -32,7 +32,7 @@ from sr_lib.engine.synthesis import synthesize
 from sr_lib.models.base import count_parameters
 from sr_lib.models.registry import make
 from sr_lib.repro.claims import SIDE_COLUMNS
-from sr_lib.repro.results import RAW_COLUMNS
+from sr_lib.repro.results import RAW_COLUMNS, add_evaluations, cached_evaluation, per_image_json
 from sr_lib.repro.specs import BACKBONE_LABELS, METHOD_LABELS, Claim, Row, TableSpec, checkpoint_rows, printed_cells
 from sr_lib.repro.tables import load_tables
 
@@ -246,24 +246,33 @@ def synthesis_upscaler(model, steps, protocol: str = "ciaosr"):
 
 
 def run_synthesis(model, run_key: str, variants: dict, image_sets: dict, profile: str, seed: int,
-                  backbone: str, protocol: str = "ciaosr", log=print) -> pd.DataFrame:
+                  backbone: str, protocol: str = "ciaosr", log=print, raw_csv=None) -> pd.DataFrame:
     """Evaluate ``model`` on each ``ImageSet`` of ``image_sets`` (printed dataset → (EvalSet, ImageSet))
     at the product of each variant's steps; ``variants`` maps a printed label ("CiaoSR [2 steps
-    x2>x12]") to its step factors. Returns ``RAW_COLUMNS`` lines (``variant`` = the
-    steps)."""
+    x2>x12]") to its step factors. Returns ``RAW_COLUMNS`` lines (``variant`` = the steps) with their
+    per-image scores (Table 6's paired verdicts). With ``raw_csv`` finished cells are read from it and
+    new ones added to it, as ``results.run_rows`` does."""
     recs = []
     for label, steps in variants.items():
         total = float(np.prod(steps))
         for ts, images in image_sets.values():
-            t0 = time.perf_counter()
-            res = evaluate(synthesis_upscaler(model, steps, protocol), images, total, protocol)
-            rec = {"method": "ciaosr", "backbone": backbone, "variant": "steps=" + "x".join(f"{s:g}" for s in steps),
-                   "profile": profile, "seed": seed, "dataset": ts.dataset, "scale": total, "protocol": protocol,
-                   "psnr": res["psnr"], "ssim": res["ssim"], "n_images": ts.n_images, "crop": ts.crop,
-                   "scored_as": ts.scored_as, "images": ts.images, "label": label,
-                   "printed_backbone": BACKBONE_LABELS.get(backbone, backbone), "weights": "trained here",
-                   "run_key": run_key, "seconds": round(time.perf_counter() - t0, 3)}
-            log(f"{label} {ts.dataset} x{total:g}: {res['psnr']:.3f} dB / {res['ssim']:.4f} ({rec['seconds']:.1f}s)")
+            base = {"method": "ciaosr", "backbone": backbone, "variant": "steps=" + "x".join(f"{s:g}" for s in steps),
+                    "profile": profile, "seed": seed, "dataset": ts.dataset, "scale": total, "protocol": protocol,
+                    "n_images": ts.n_images, "crop": ts.crop, "scored_as": ts.scored_as, "images": ts.images,
+                    "label": label, "printed_backbone": BACKBONE_LABELS.get(backbone, backbone),
+                    "weights": "trained here", "run_key": run_key}
+            hit = cached_evaluation(raw_csv, base)
+            if hit is not None:
+                rec = {**hit, **base}
+                log(f"{label} {ts.dataset} x{total:g}: {float(rec['psnr']):.3f} dB (cached)")
+            else:
+                t0 = time.perf_counter()
+                res = evaluate(synthesis_upscaler(model, steps, protocol), images, total, protocol)
+                rec = {**base, "psnr": res["psnr"], "ssim": res["ssim"], "seconds": round(time.perf_counter() - t0, 3),
+                       "per_image": per_image_json(res)}
+                log(f"{label} {ts.dataset} x{total:g}: {res['psnr']:.3f} dB / {res['ssim']:.4f} ({rec['seconds']:.1f}s)")
+                if raw_csv:
+                    add_evaluations(raw_csv, [rec])
             recs.append(rec)
     return pd.DataFrame(recs, columns=RAW_COLUMNS)
 

@@ -103,6 +103,27 @@ class TestSynthesis:
         manual = bicubic_torch(quantize_uint8(bicubic_torch(lr, (12, 10))), (72, 60))
         torch.testing.assert_close(up(lr, (72, 60), 12), manual)
 
+    def test_run_synthesis_keeps_per_image_scores_and_caches_each_variant(self, tmp_path, shared_data, monkeypatch):
+        """Table 6's cells carry per-image scores (its paired verdicts need them), the one-step and two-step
+        cells of one run are two cells of the raw CSV, and a second call reads both back unscored."""
+        from sr_lib.repro.claims import per_image_scores
+        from sr_lib.repro.papers import ciaosr
+        from sr_lib.repro.specs import EVAL_BUDGETS, load_eval_set, plan_test_sets
+        sets = {ts.printed: (ts, load_eval_set(ts, shared_data))
+                for ts in plan_test_sets(["Set5"], "smoke", shared_data, EVAL_BUDGETS["smoke"])}
+        variants, raw = {"one step": (4,), "two steps": (2, 2)}, tmp_path / "ciaosr_raw.csv"
+        args = (bicubic_torch, "ciaosr-rdn-s0-0123456789", variants, sets, "smoke", 0, "rdn")
+        first = ciaosr.run_synthesis(*args, log=lambda m: None, raw_csv=raw)
+        assert first["variant"].tolist() == ["steps=4", "steps=2x2"] and first["scale"].tolist() == [4.0, 4.0]
+        scores = [per_image_scores(c, "psnr") for c in first["per_image"]]
+        assert all(scores) and scores[0].keys() == scores[1].keys()
+        assert [np.mean(list(s.values())) for s in scores] == pytest.approx(first["psnr"].tolist(), abs=1e-5)
+        assert first["psnr"][0] != first["psnr"][1]           # the 8-bit intermediate: two different cells
+        monkeypatch.setattr(ciaosr, "evaluate", lambda *a, **k: pytest.fail("a cached cell was scored again"))
+        again = ciaosr.run_synthesis(*args, log=lambda m: None, raw_csv=raw)
+        assert again["psnr"].tolist() == pytest.approx(first["psnr"].tolist())
+        assert again["per_image"].tolist() == first["per_image"].tolist()
+
 
 class TestUnavailable:
     def test_lpips_status_names_what_is_missing(self):
