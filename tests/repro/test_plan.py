@@ -23,3 +23,24 @@ def test_evaluation_jobs_are_the_table_rows_of_shipped_runs_only(monkeypatch):
     assert {spec.paper for spec, _, _ in plan.evaluation_jobs("smoke", papers=("ipe_liif",))} == {"ipe_liif"}
     monkeypatch.setattr(plan, "shipped_labels", lambda profile: set())
     assert plan.evaluation_jobs("smoke") == []
+
+
+def test_table6_synthesis_is_scored_by_the_last_worker_once_its_run_is_shipped(monkeypatch, shared_data):
+    """``evaluate_plan`` leaves Table 6 (notebook 20's synthesis of the shipped RDN-CiaoSR) to its last
+    worker, and to none while that run is not shipped."""
+    from sr_lib.repro.papers import ciaosr
+    calls = []
+    monkeypatch.setattr(plan, "evaluation_jobs", lambda profile, papers=(): [])
+    monkeypatch.setattr(ciaosr, "run_synthesis", lambda model, key, variants, sets, *a, **k: calls.append((key, sets)))
+    monkeypatch.setattr("sr_lib.repro.run_cards.load_or_train",
+                        lambda *a, **k: type("M", (), {"train_info": {"key": "ciaosr-rdn-s0-0123456789"}})())
+    monkeypatch.setattr(plan, "shipped_labels", lambda profile: set())
+    assert plan.evaluate_plan("smoke", worker=1, workers=2, data_root=shared_data, log=lambda m: None) == 0
+    run = next(r for r in plan.plan_runs("smoke") if (r.method, r.backbone, r.variant, r.seed) == ("ciaosr", "rdn", "", 0))
+    monkeypatch.setattr(plan, "shipped_labels", lambda profile: {run.card})
+    assert plan.evaluate_plan("smoke", worker=0, workers=2, data_root=shared_data, log=lambda m: None) == 0
+    assert plan.evaluate_plan("smoke", papers=("eqsr",), worker=1, workers=2, data_root=shared_data,
+                              log=lambda m: None) == 0
+    assert calls == []
+    assert plan.evaluate_plan("smoke", worker=1, workers=2, data_root=shared_data, log=lambda m: None) == 1
+    assert [key for key, _ in calls] == ["ciaosr-rdn-s0-0123456789"] and list(calls[0][1]) == ["Urban100"]
