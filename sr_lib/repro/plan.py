@@ -195,13 +195,15 @@ def evaluate_plan(profile: str, *, papers=(), worker: int = 0, workers: int = 1,
 def score_synthesis(profile: str, *, data_root=None, device: str = "auto", log=print) -> bool:
     """CiaoSR Table 6 (×12 in one, two or three steps) on the shipped RDN-CiaoSR of seed 0, scored into
     ``results/<profile>/ciaosr_raw.csv`` as notebook 20 scores it (its test sets, its cache keys), so
-    the notebook finds the cells cached. False (nothing done) while that run is not shipped."""
+    the notebook finds the cells cached. False (nothing done) while that run is not shipped, or where
+    the plan has none."""
     from sr_lib.paths import results_dir
     from sr_lib.repro.papers import ciaosr
     from sr_lib.repro.run_cards import load_or_train
     from sr_lib.repro.specs import EVAL_BUDGETS, load_eval_set, plan_test_sets
-    run = next(r for r in plan_runs(profile) if (r.method, r.backbone, r.variant, r.seed) == ("ciaosr", ciaosr.RDN, "", 0))
-    if run.card not in shipped_labels(profile):
+    run = next((r for r in plan_runs(profile) if (r.method, r.backbone, r.variant, r.seed) == ("ciaosr", ciaosr.RDN, "", 0)),
+               None)
+    if run is None or run.card not in shipped_labels(profile):
         return False
     log(f"ciaosr table6: CiaoSR ({ciaosr.RDN}) seed 0, x12 in 1, 2 and 3 steps")
     sets = {ts.printed: (ts, load_eval_set(ts, data_root))
