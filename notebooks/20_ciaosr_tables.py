@@ -93,7 +93,7 @@ from sr_lib.repro import (EVAL_BUDGETS, METHOD_LABELS, TableSpec, claim_summary,
                           write_csv)
 from sr_lib.repro.claims import official_summary
 from sr_lib.repro.papers import ciaosr
-from sr_lib.repro.papers.ciaosr import (TABLE_COLUMNS, add_lpips, lpips_status, model_sizes, run_synthesis,
+from sr_lib.repro.papers.ciaosr import (TABLE_COLUMNS, add_lpips, lpips_status, model_sizes,
                                         size_time_lines, time_inference, unavailable_lines)
 from sr_lib.viz import save_figure
 from sr_lib.viz.ciaosr import plot_degradation, plot_ratios
@@ -180,15 +180,12 @@ print(f"{len(read_raw(raw_csv))} evaluations in {raw_csv.name}")
 # %%
 raw6 = []
 if 6 in tables and 6 not in skipped:
-    sets6 = {ts.printed: (ts, load_eval_set(ts, data_root))
-             for ts in plan_test_sets(["Urban100", "Manga109"], profile, data_root or None, budget)}
+    sets6 = ciaosr.synthesis_sets(profile, data_root)
     print("Table 6 test sets:", [ts.images for ts, _ in sets6.values()], "(Manga109 is absent here)" if
           "Manga109" not in sets6 else "")
     for s in seeds:
-        model = sr_lib.repro.load_or_train("ciaosr", ciaosr.RDN, profile=profile, seed=s, retrain=retrain,
-                                           data_root=data_root or None, device=device, progress=profile != "smoke")
-        raw6.append(run_synthesis(model, model.train_info["key"], ciaosr.STEPS, sets6, profile, s, ciaosr.RDN,
-                                  raw_csv=raw_csv))
+        raw6.append(ciaosr.score_table6(profile, s, sets=sets6, data_root=data_root, device=device, retrain=retrain,
+                                        progress=profile != "smoke", raw_csv=raw_csv))
 if raw6:
     results[6] = compare_table(ciaosr.TABLE6, pd.concat(raw6, ignore_index=True), profile, data_root=data_root,
                                tables=printed_all)

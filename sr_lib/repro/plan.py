@@ -199,19 +199,13 @@ def score_synthesis(profile: str, *, data_root=None, device: str = "auto", log=p
     the plan has none."""
     from sr_lib.paths import results_dir
     from sr_lib.repro.papers import ciaosr
-    from sr_lib.repro.run_cards import load_or_train
-    from sr_lib.repro.specs import EVAL_BUDGETS, load_eval_set, plan_test_sets
     run = next((r for r in plan_runs(profile) if (r.method, r.backbone, r.variant, r.seed) == ("ciaosr", ciaosr.RDN, "", 0)),
                None)
     if run is None or run.card not in shipped_labels(profile):
         return False
     log(f"ciaosr table6: CiaoSR ({ciaosr.RDN}) seed 0, x12 in 1, 2 and 3 steps")
-    sets = {ts.printed: (ts, load_eval_set(ts, data_root))
-            for ts in plan_test_sets(["Urban100", "Manga109"], profile, data_root or None, EVAL_BUDGETS[profile])}
-    model = load_or_train("ciaosr", ciaosr.RDN, profile=profile, seed=0, data_root=data_root or None, device=device,
-                          progress=False)
-    ciaosr.run_synthesis(model, model.train_info["key"], ciaosr.STEPS, sets, profile, 0, ciaosr.RDN, log=log,
-                         raw_csv=results_dir(profile) / "ciaosr_raw.csv")
+    ciaosr.score_table6(profile, 0, data_root=data_root, device=device, raw_csv=results_dir(profile) / "ciaosr_raw.csv",
+                        log=log)
     return True
 
 

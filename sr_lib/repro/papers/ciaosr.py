@@ -277,6 +277,26 @@ def run_synthesis(model, run_key: str, variants: dict, image_sets: dict, profile
     return pd.DataFrame(recs, columns=RAW_COLUMNS)
 
 
+def synthesis_sets(profile: str, data_root=None) -> dict:
+    """Table 6's test sets at ``profile``: printed dataset → (EvalSet, ImageSet) of those present
+    (Urban100; Manga109 where it is on this machine)."""
+    from sr_lib.repro.specs import EVAL_BUDGETS, load_eval_set, plan_test_sets
+    return {ts.printed: (ts, load_eval_set(ts, data_root))
+            for ts in plan_test_sets(["Urban100", "Manga109"], profile, data_root or None, EVAL_BUDGETS[profile])}
+
+
+def score_table6(profile: str, seed: int = 0, *, sets: dict | None = None, data_root=None, device: str = "auto",
+                 retrain: bool = False, progress: bool = False, raw_csv=None, log=print) -> pd.DataFrame:
+    """Table 6 on the RDN-CiaoSR of ``seed`` (its shipped weights, ``run_cards.load_or_train``): ×12 in
+    each of ``STEPS`` on ``sets`` (default ``synthesis_sets``), through ``run_synthesis`` with ``raw_csv``.
+    Notebook 20 and ``train-plan --evaluate`` both score it here, so their cells are the same cells."""
+    from sr_lib.repro.run_cards import load_or_train
+    model = load_or_train("ciaosr", RDN, profile=profile, seed=seed, retrain=retrain, data_root=data_root or None,
+                          device=device, progress=progress)
+    return run_synthesis(model, model.train_info["key"], STEPS, sets if sets is not None else synthesis_sets(profile, data_root),
+                         profile, seed, RDN, log=log, raw_csv=raw_csv)
+
+
 # ----------------------------------------------------------------------------------------------
 # Table 7: model size and inference time
 # ----------------------------------------------------------------------------------------------
@@ -392,4 +412,4 @@ def _line(metric, label, backbone, printed, ours, profile, note) -> dict:
 __all__ = ["TABLE_COLUMNS", "EDSR", "RDN", "SWIN", "FIVE", "FIXED", "BEATS", "STEPS", "TABLE6", "default_backbones",
            "five", "table_specs", "OFFICIAL", "official_rows", "skipped_tables", "table_lines", "LPIPS_TRUNK_FILES",
            "torch_home", "lpips_status", "lpips_score", "add_lpips", "unavailable_lines",
-           "synthesis_upscaler", "run_synthesis", "model_sizes", "time_inference", "size_time_lines"]
+           "synthesis_upscaler", "run_synthesis", "synthesis_sets", "score_table6", "model_sizes", "time_inference", "size_time_lines"]
