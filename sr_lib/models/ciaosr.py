@@ -75,6 +75,7 @@ class CiaoSRConfig:
     window: int | None = None              # None = global search (released); e.g. 256 = paper's windowed search
     ensemble: str = "attention"            # "attention" (CiaoSR) | "mlp" (Table 4 ablation)
     softmax_scale: float = 1.0             # attention logits are divided by this (released: 1)
+    radius: str = "released"               # neighbour shift: "released" (1−cell)/(h−1) | "half_pixel" 1/h (LIIF's)
 
 
 @dataclass
@@ -111,6 +112,8 @@ class CiaoSR(ImplicitSR):
         cfg = self.config = config or CiaoSRConfig()
         if cfg.ensemble not in ("attention", "mlp"):
             raise ValueError(f"ensemble must be 'attention' or 'mlp', got {cfg.ensemble!r}")
+        if cfg.radius not in ("released", "half_pixel"):
+            raise ValueError(f"radius must be 'released' or 'half_pixel', got {cfg.radius!r}")
         if len(dict(encoder.named_parameters(recurse=False))) or len(dict(encoder.named_buffers(recurse=False))):
             raise ValueError("CiaoSR needs an encoder whose parameters all live in child modules")
         d_unf = 9 * channels
@@ -188,10 +191,21 @@ class CiaoSR(ImplicitSR):
         """Softmax weights of the 4 neighbours per query, ``[B,Q,4]`` (order (−,−), (−,+), (+,−), (+,+))."""
         return self._ensemble(f, coord, cell)[0].permute(0, 2, 1)
 
-    @staticmethod
-    def neighbour_radius(cell: torch.Tensor, size) -> tuple[torch.Tensor, torch.Tensor]:
-        """The shift radius (r_y, r_x), ``[B]`` each, from the first query's cell (as released)."""
+    def neighbour_radius(self, cell: torch.Tensor, size) -> tuple[torch.Tensor, torch.Tensor]:
+        """The shift radius (r_y, r_x), ``[B]`` each, in normalised units.
+
+        ``"released"``: r_y = (1 − cell_y)/(h − 1) from the first query's cell, as the released code
+        computes it. With cell = 2/(s·h) this is r_y = 1/h + (1 − 2/s)/(h(h − 1)): exactly half an LR
+        pixel at ×2, a little more above ×2. So at an odd integer scale the HR pixels whose centre is an
+        LR centre (1/s of the rows and of the columns) shift past their own pixel on both sides, and
+        their 4 neighbours leave out the pixel they lie in (5/9 of the pixels at ×3). Training at
+        continuous scales rarely meets such queries; see docs/STATUS.md (CiaoSR at ×3).
+        ``"half_pixel"``: r = 1/h, 1/w (LIIF's), a diagnostic for the same weights.
+        """
         h, w = size
+        if self.config.radius == "half_pixel":
+            one = cell.new_ones(cell.shape[0])
+            return one / h, one / w
         return 1 / ((h - 1) / (1 - cell[:, 0, 0])), 1 / ((w - 1) / (1 - cell[:, 0, 1]))
 
     @staticmethod
@@ -268,14 +282,15 @@ def _encoder_for(backbone: str, options: dict):
 @register("ciaosr")
 def make_ciaosr(backbone: str = "edsr-baseline", hidden=(256, 256, 256, 256), non_local: bool = True,
                 multi_scale=(2,), window: int | None = None, ensemble: str = "attention",
-                softmax_scale: float = 1.0, **backbone_options) -> CiaoSR:
+                softmax_scale: float = 1.0, radius: str = "released", **backbone_options) -> CiaoSR:
     """``make("ciaosr", backbone="edsr-baseline"|"rdn"|"swinir"|<registered>, <decoder options>,
     <backbone size options>)``. EDSR/RDN sizes: ``num_blocks``/``mid_channels``/``num_layers``/
     ``channel_growth`` (LIIF names ``n_resblocks``/``n_feats``/``D``/``C``/``G``/``G0`` also accepted);
     SwinIR: ``embed_dim``, ``depths``, ``num_heads``, ``window_size``, ...
-    Paper variant of the non-local branch: ``multi_scale=(2, 3, 4), window=256``."""
+    Paper variant of the non-local branch: ``multi_scale=(2, 3, 4), window=256``. ``radius="half_pixel"``
+    shifts the 4 neighbours by LIIF's half pixel instead of the released (1 − cell)/(h − 1)."""
     encoder, channels = _encoder_for(backbone, backbone_options)
-    config = CiaoSRConfig(tuple(hidden), non_local, tuple(multi_scale), window, ensemble, softmax_scale)
+    config = CiaoSRConfig(tuple(hidden), non_local, tuple(multi_scale), window, ensemble, softmax_scale, radius)
     return CiaoSR(encoder, channels, config)
 
 

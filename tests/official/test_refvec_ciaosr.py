@@ -194,6 +194,49 @@ class TestDecoderBehaviour:
         assert out.shape == (1, 3, 17, 20)
 
 
+class TestNeighbourRadius:
+    """The released shift (1 − cell)/(h − 1) against its closed form, and what it does at odd integer
+    scales: the HR pixels centred on an LR centre get 4 neighbours without their own LR pixel."""
+
+    @pytest.mark.parametrize("s", [2.0, 3.0, 4.0, 2.7])
+    def test_released_radius_is_half_a_pixel_plus_a_closed_form_excess(self, s):
+        h, w = 20, 30
+        cell = torch.tensor([2.0 / (s * h), 2.0 / (s * w)], dtype=F64).expand(1, 5, 2)
+        ry, rx = tiny().neighbour_radius(cell, (h, w))
+        assert ry.item() == pytest.approx(1 / h + (1 - 2 / s) / (h * (h - 1)), rel=1e-12)
+        assert rx.item() == pytest.approx(1 / w + (1 - 2 / s) / (w * (w - 1)), rel=1e-12)
+
+    def test_half_pixel_radius_is_liifs(self):
+        cell = torch.full((2, 3, 2), 0.01, dtype=F64)
+        ry, rx = tiny(radius="half_pixel").neighbour_radius(cell, (20, 25))
+        assert torch.equal(ry, torch.full((2,), 1 / 20, dtype=F64))
+        assert torch.equal(rx, torch.full((2,), 1 / 25, dtype=F64))
+
+    @staticmethod
+    def own_pixel_left_out(model, h, s):
+        """Fraction of the (s·h)² HR queries whose 4 neighbours do not include the LR pixel they lie in."""
+        from sr_lib.models.layers.local_ensemble import local_neighbours, lr_grid, nearest_index
+        H = round(s * h)
+        coord, cell = queries(H, H)
+        centres, index_map = lr_grid((h, h), coord)
+        nb = local_neighbours(coord, cell, centres, index_map, (h, h), radius=model.neighbour_radius(cell, (h, h)))
+        own = nearest_index(index_map, coord)                            # [1,Q]
+        return (nb.idx.view(1, 4, -1) != own[:, None]).all(1).double().mean().item()
+
+    @pytest.mark.parametrize("s, odd", [(2, False), (3, True), (4, False), (5, True)])
+    def test_at_odd_integer_scales_the_released_radius_leaves_the_own_pixel_out(self, s, odd):
+        # at an odd s, one HR row (column) in s sits on an LR centre; in the first and last LR row the
+        # outward shift is clamped to the border and keeps the own pixel: h − 2 rows of s·h per axis
+        h = 15
+        per_axis = (h - 2) / (s * h) if odd else 0.0
+        assert self.own_pixel_left_out(tiny(), h, s) == pytest.approx(1 - (1 - per_axis) ** 2, abs=1e-12)
+        assert self.own_pixel_left_out(tiny(radius="half_pixel"), h, s) == 0.0
+
+    def test_rejects_an_unknown_radius(self):
+        with pytest.raises(ValueError, match="radius must be"):
+            tiny(radius="full")
+
+
 class TestCrossScaleAttention:
     def _csa(self, **kw):
         torch.manual_seed(0)
