@@ -92,7 +92,7 @@ def check_health(model, protocol, *, loss=None, data_root=None, datasets=HEALTH_
         if not math.isfinite(gains[s]):
             reasons.append(f"x{s:g}: non-finite PSNR")
         elif gains[s] < min_gain[s]:
-            reasons.append(f"x{s:g} gain {gains[s]:+.2f} dB < {min_gain[s]:.2f} dB")
+            reasons.append(f"x{s:g} gain {gains[s]:+.3f} dB < {min_gain[s]:.2f} dB")   # 3 decimals: +0.497 is not "+0.50 < 0.50"
     ok, why = loss_ok(loss) if loss is not None else (True, "")
     if not ok:
         reasons.append(why)

@@ -21,7 +21,7 @@ def test_bicubic_has_zero_gain_and_fails_the_bars(shared_data):
     h = check_health(bicubic_matlab, "liif", data_root=shared_data, datasets=("Set5",),
                      loss=np.linspace(1, 0.5, 20))
     assert h.gains == {2.0: pytest.approx(0.0, abs=1e-12), 4.0: pytest.approx(0.0, abs=1e-12)}
-    assert not h.healthy and len(h.reasons) == 2 and "x2 gain +0.00 dB < 1.00 dB" in h.reasons[0]
+    assert not h.healthy and len(h.reasons) == 2 and "x2 gain +0.000 dB < 1.00 dB" in h.reasons[0]
     assert h.set5_x2 == pytest.approx(h.set5_x2_bicubic) and 33 < h.set5_x2 < 34.5   # printed Set5 x2 bicubic 33.66
     assert len(h.per_image) == 10 and {r["dataset"] for r in h.per_image} == {"Set5"}
 
