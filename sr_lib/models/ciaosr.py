@@ -198,7 +198,7 @@ class CiaoSR(ImplicitSR):
         computes it. With cell = 2/(s·h) this is r_y = 1/h + (1 − 2/s)/(h(h − 1)): exactly half an LR
         pixel at ×2, a little more above ×2. So at an odd integer scale the HR pixels whose centre is an
         LR centre (1/s of the rows and of the columns) shift past their own pixel on both sides, and
-        their 4 neighbours leave out the pixel they lie in (5/9 of the pixels at ×3). Training at
+        their 4 neighbours leave out the pixel they lie in (5/9 of the pixels at ×3, less the border rows). Training at
         continuous scales rarely meets such queries; see docs/STATUS.md (CiaoSR at ×3).
         ``"half_pixel"``: r = 1/h, 1/w (LIIF's), a diagnostic for the same weights.
         """
