@@ -240,8 +240,16 @@ lo, hi = spread.index.min(), spread.index.max()
 print(f"kriging: distance-kernel flatness (min/max) {spread.loc[lo, 'flatness (min/max)']:.3f} at x{lo:g}, "
       f"{spread.loc[hi, 'flatness (min/max)']:.3f} at x{hi:g} (1 = all neighbours equally near)")
 for _, r in summary.iterrows():
+    mark = "  <- below or without the health gate: no evidence" if r["model"] in no_evidence else ""
     print(f"CKA x{cka_scales[0]:g} vs x{cka_scales[1]:g}: {r['model']}: mean diagonal {r['diag_mean']:.3f} "
-          f"(min {r['diag_min']:.3f}) over {int(r['blocks'])} blocks")
+          f"(min {r['diag_min']:.3f}) over {int(r['blocks'])} blocks{mark}")
+pair = [m for m in ("EQSR", "HAT-style (no AFE)") if m in set(summary["model"])]
+if len(pair) == 2 and not set(pair) & set(no_evidence):
+    d = summary.set_index("model")["diag_mean"]
+    print(f"CKA: EQSR's blocks {'change more' if d['EQSR'] < d[pair[1]] else 'change less'} with scale than the "
+          f"HAT-style model's (mean diagonal {d['EQSR']:.3f} vs {d[pair[1]]:.3f}; both healthy)")
+else:
+    print("CKA: EQSR vs the HAT-style model is not tested (a model of the pair is below or without the health gate)")
 mean_eq = eq.groupby("method").agg(eq_s=("eq_s_db", "mean"), flat=("flat", "any")).sort_values("eq_s")
 bic = mean_eq.loc["Bicubic", "eq_s"]
 for name, r in mean_eq.iterrows():

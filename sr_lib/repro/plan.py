@@ -168,16 +168,19 @@ def evaluation_jobs(profile: str, papers=()) -> list:
 
 
 def evaluate_plan(profile: str, *, papers=(), worker: int = 0, workers: int = 1, data_root=None,
-                  device: str = "auto", log=None) -> int:
+                  device: str = "auto", max_datasets: int | None = None, log=None) -> int:
     """Score this worker's share of ``evaluation_jobs`` into the notebooks' raw CSVs
     (``results/<profile>/<paper>_raw.csv``, merged under a lock), so that the table notebooks find
     every evaluation of a shipped run cached; the last worker also scores CiaoSR Table 6's synthesis
     (``score_synthesis``). Returns the number of jobs. Bicubic and official checkpoints are left to
-    the notebooks (seconds)."""
+    the notebooks (seconds). ``max_datasets``: only each table's N smallest test sets this pass
+    (``EvalBudget.max_datasets``; the cells are the ones a full pass makes, so it finds them cached)."""
     from dataclasses import replace
     from sr_lib.paths import results_dir
     from sr_lib.repro.results import run_rows
+    from sr_lib.repro.specs import EVAL_BUDGETS
     check_workers(worker, workers)
+    budget = replace(EVAL_BUDGETS[profile], max_datasets=max_datasets) if max_datasets else None
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     jobs = evaluation_jobs(profile, papers)[worker::workers]
     t0 = time.perf_counter()
@@ -185,7 +188,7 @@ def evaluate_plan(profile: str, *, papers=(), worker: int = 0, workers: int = 1,
         log(f"[{i}/{len(jobs)}] {spec.paper} {spec.table}: {row.label} ({row.backbone}) seed {seed} "
             f"(elapsed {(time.perf_counter() - t0) / 60:.0f} min)")
         run_rows(replace(spec, rows=(row,)), profile, seeds=(seed,), data_root=data_root, device=device,
-                 raw_csv=results_dir(profile) / f"{spec.paper}_raw.csv", progress=False, log=log)
+                 raw_csv=results_dir(profile) / f"{spec.paper}_raw.csv", progress=False, log=log, budget=budget)
     n = len(jobs)
     if worker == workers - 1 and (not papers or "ciaosr" in papers):       # one worker scores it: the last
         n += score_synthesis(profile, data_root=data_root, device=device, log=log)
@@ -225,7 +228,7 @@ def _run_cli(args) -> int:
         return 0
     if args.evaluate:
         evaluate_plan(args.profile, papers=args.paper, worker=args.worker, workers=args.workers,
-                      data_root=args.data_root, device=args.device)
+                      data_root=args.data_root, device=args.device, max_datasets=args.max_datasets)
         return 0
     if args.run:
         train_plan(args.profile, worker=args.worker, workers=args.workers, data_root=args.data_root,
@@ -293,6 +296,8 @@ def add_cli(subparsers) -> None:
                    help="score the shipped runs on their table cells into the notebooks' raw CSVs (with --worker/--workers)")
     p.add_argument("--paper", nargs="*", default=[], choices=["ipe_liif", "ciaosr", "eqsr"],
                    help="with --evaluate: only these papers' tables")
+    p.add_argument("--max-datasets", type=int, default=None, metavar="N",
+                   help="with --evaluate: only each table's N smallest test sets this pass (Urban100 last)")
     p.add_argument("--withdraw-stale", action="store_true",
                    help="remove the shipped runs (card and weights) that the plan no longer uses")
     p.add_argument("--data-root", default=None)

@@ -44,3 +44,23 @@ def test_table6_synthesis_is_scored_by_the_last_worker_once_its_run_is_shipped(m
     assert calls == []
     assert plan.evaluate_plan("smoke", worker=1, workers=2, data_root=shared_data, log=lambda m: None) == 1
     assert [key for key, _ in calls] == ["ciaosr-rdn-s0-0123456789"] and list(calls[0][1]) == ["Urban100"]
+
+
+def test_max_datasets_scores_only_each_tables_smallest_sets(monkeypatch, shared_data):
+    """``evaluate_plan(max_datasets=1)`` hands ``run_rows`` the profile's budget cut to one test set, so
+    a quick pass scores the table's first set only and a later full pass finds those cells cached
+    (same budget otherwise)."""
+    from sr_lib.repro import results, specs
+    spec = next(s for s in plan.table_specs("cpu") if (s.paper, s.table) == ("ipe_liif", "table2"))
+    monkeypatch.setattr(plan, "evaluation_jobs", lambda profile, papers=(): [(spec, spec.rows[0], 0)])
+    seen = []
+    monkeypatch.setattr(results, "run_rows", lambda *a, budget=None, **k: seen.append(budget))
+    assert plan.evaluate_plan("cpu", papers=("ipe_liif",), data_root=shared_data, max_datasets=1,
+                              log=lambda m: None) == 1
+    assert plan.evaluate_plan("cpu", papers=("ipe_liif",), data_root=shared_data, log=lambda m: None) == 1
+    quick, full = seen
+    assert full is None                                           # run_rows falls back to EVAL_BUDGETS["cpu"]
+    assert quick.limits == specs.EVAL_BUDGETS["cpu"].limits and quick.crop == specs.EVAL_BUDGETS["cpu"].crop
+    sets = [ts.dataset for ts in specs.table_test_sets(spec, "cpu", shared_data, budget=quick)]
+    every = [ts.dataset for ts in specs.table_test_sets(spec, "cpu", shared_data)]
+    assert sets == every[:1] and len(every) > 1 and "Urban100" in every
