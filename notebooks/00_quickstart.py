@@ -99,7 +99,7 @@ print(f"data: {root} ({images.name}); image {name!r}: "
 #
 # `load_or_train(...)` gives LIIF on an EDSR-baseline encoder at this profile: at
 # `cpu` the committed, health-checked weights of `results/cpu/weights/` (trained by
-# `python -m sr_lib train-plan`, 4,000 steps; `retrain=True` trains them again),
+# `python -m sr_lib train-plan`, 8,000 steps; `retrain=True` trains them again),
 # otherwise it trains, or reuses the cached run with the same key (method, sizes,
 # config, seed, training data). At `smoke` it takes 4 iterations and the model is
 # essentially untrained: the point there is that every line runs, not the numbers.

@@ -52,8 +52,8 @@
 # standard deviation over seeds. All four baselines run on EDSR-baseline (the paper does
 # not state its baselines' backbones; its LIIF and LTE numbers are those of RDN-LIIF and
 # SwinIR-LTE), EQSR on a narrowed EQNet, with the same data and optimisation budget (at
-# `cpu` the baselines train EQSR's 4,000 steps, not the 8,000 that EDSR-baseline runs get in the
-# other notebooks: `eqsr.eqsr_budget`). At
+# `cpu` 8,000 steps for EQNet and EDSR-baseline alike, so the baselines are the same runs as in
+# the other notebooks: `eqsr.eqsr_budget`). At
 # `cpu` the models are small and briefly trained, so absolute PSNRs are far below the
 # paper's; compare orderings, judged against the seed noise. At `smoke` the numbers mean
 # nothing: that profile only checks that every path runs.

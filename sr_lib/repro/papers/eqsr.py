@@ -105,10 +105,10 @@ def comparison_rows(profile: str) -> dict:
 
 def eqsr_budget(profile: str) -> dict:
     """TrainConfig overrides that give the EDSR-baseline baselines EQSR's step budget at ``profile``:
-    at ``cpu`` EDSR-baseline runs train 8,000 steps elsewhere (``config.CPU_SCHEDULES``) and EQNet
-    4,000, so the comparison's baselines train EQSR's ``iterations`` and ``milestones`` (one
-    optimisation budget for every method compared). None at ``paper`` (each paper's own protocol)
-    or where the budgets already agree."""
+    where the profile's EDSR-baseline and EQNet schedules differ (``config.CPU_SCHEDULES``), the
+    comparison's baselines train EQSR's ``iterations`` and ``milestones`` (one optimisation budget
+    for every method compared). Empty at ``paper`` (each paper's own protocol) and where the budgets
+    already agree (``cpu`` since session 10: 8,000 steps for both)."""
     if profile == "paper":
         return {}
     base, eq = config_for(profile, "liif", BASELINE_BACKBONE), config_for(profile, "eqsr", "eqnet")
