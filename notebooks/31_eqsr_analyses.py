@@ -117,7 +117,7 @@ for name, row in ROWS.items():
     models[name] = train_row(row, profile, seed=seed, data_root=data_root, device=device).to(dev).eval()
     info = models[name].train_info
     last = f"{info['loss'][-1]:.4f}" if info["loss"] else "n/a"
-    print(f"{name:20s} {row.method} on {row.backbone}: {len(info['loss'])} steps, last loss {last} "
+    print(f"{name:20s} {row.method} on {row.backbone}: {info['steps']} steps, last loss {last} "
           f"({time.perf_counter() - t0:.1f} s)")
 health = health_map(profile)            # the run cards' gate (runs.csv): beats Bicubic on whole Set5 + Set14?
 no_evidence = {name: why for name, m in models.items() if (why := health_reason(m.train_info["key"], health))}

@@ -85,7 +85,7 @@ models = trained_models(methods, backbone, profile=profile, seed=seed, data_root
                         retrain=retrain)
 for m, model in models.items():
     info = model.train_info
-    print(f"{m:9s} {info['key']}  ({len(info['loss'])} iterations, final loss {info['loss'][-1]:.4f})")
+    print(f"{m:9s} {info['key']}  ({info['steps']} iterations, final loss {info['loss'][-1]:.4f})")
 
 # %% [markdown]
 # ## 2. Crops side by side (default setting)

@@ -316,7 +316,8 @@ def train(method: str, backbone: str | None = None, *, profile: str = "cpu", see
                 lock.release()
     model = model_from_checkpoint(ck, source=str(final_path)).to(dev).eval()
     model.train_info = {"key": key, "run_dir": str(rdir), "config": ck["config"], "seed": seed,
-                        "loss": ck["history"].tolist(), "weights": ck["weights"], "source": "trained",
+                        "loss": ck["history"].tolist(), "steps": len(ck["history"]), "weights": ck["weights"],
+                        "source": "trained",
                         "train_seconds": float(ck.get("train_seconds", 0.0))}
     if dist.is_main:                    # one line per run in the notebook runner's terminal
         _progress.event(f"train {key}: done, {ck.get('step', '?')} steps in {time.perf_counter() - t_call:.0f} s"
@@ -348,8 +349,10 @@ def _shipped(path: Path, key: str, seed: int, dev) -> torch.nn.Module:
     """A run's shipped weights (``repro.run_cards.ship_run`` wrote them) → model with ``train_info``."""
     card = read_checkpoint(path).get("card", {})
     model = load_checkpoint(path, map_location=dev).eval()
+    curve = card.get("loss_curve", [])                  # averaged to <= 400 points: not one value per step
+    steps = int(card.get("steps") or card.get("config", {}).get("iterations") or len(curve))
     model.train_info = {"key": key, "run_dir": "", "config": card.get("config", {}), "seed": seed,
-                        "loss": card.get("loss_curve", []), "weights": str(path), "source": "shipped",
+                        "loss": curve, "steps": steps, "weights": str(path), "source": "shipped",
                         "train_seconds": float(card.get("train_seconds", 0.0))}
     return model
 
@@ -455,7 +458,7 @@ def _run_cli(args) -> int:
                   progress=not args.no_progress, **overrides)
     info = model.train_info
     last = f"{info['loss'][-1]:.5f}" if info["loss"] else "n/a"
-    print(f"{info['run_dir']}/final.pt  (steps {len(info['loss'])}, last loss {last})")
+    print(f"{info['run_dir']}/final.pt  (steps {info['steps']}, last loss {last})")
     return 0
 
 

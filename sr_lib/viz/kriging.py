@@ -54,16 +54,19 @@ def _annotate(ax, a: np.ndarray) -> None:
 def plot_kriging_weights(maps: Mapping[float, object], block: int = 0, group: int | None = None,
                          title: str = "") -> Figure:
     """One row per scale, columns K_data | K_scale | product over the 3×3 HR neighbourhood
-    (centre = the query pixel). K_data and the product share a symmetric diverging colour
-    scale per row (the data kernel is not constrained to be positive); K_scale is in [0, 1]."""
+    (centre = the query pixel). K_data and the product share one symmetric diverging colour
+    scale over every row (the data kernel is not constrained to be positive), so the rows
+    compare across scales; K_scale is in [0, 1]."""
     if not maps:
         raise ValueError("no kriging maps to plot")
     n = len(maps)
-    fig = Figure(figsize=(8.4, 2.5 * n + 0.6), layout="constrained")
+    fig = Figure(figsize=(9.6, 2.5 * n + 0.6), layout="constrained")
     axes = fig.subplots(n, 3, squeeze=False)
+    every = {scale: kriging_panels(m, block, group) for scale, m in maps.items()}
+    lim = max(max(np.abs(p["data"]).max(), np.abs(p["product"]).max()) for p in every.values())
+    lim = max(lim, 1e-12)
     for row, (scale, m) in zip(axes, maps.items()):
-        panels = kriging_panels(m, block, group)
-        lim = max(np.abs(panels["data"]).max(), np.abs(panels["product"]).max(), 1e-12)
+        panels = every[scale]
         for ax, col in zip(row, COLUMNS):
             a = panels[col]
             if col == "distance":

@@ -22,6 +22,9 @@ def test_ship_reload_and_rescore(tmp_path, monkeypatch, shared_data, capsys):
     runs = tmp_path / "runs"
     model = train("liif", "edsr-baseline", profile="smoke", seed=0, data_root=shared_data, out=runs, progress=False)
     assert model.train_info["source"] == "trained"
+    from sr_lib.repro import run_cards
+    curve = run_cards._curve
+    monkeypatch.setattr(run_cards, "_curve", lambda loss, points=400: curve(loss, 2))   # a curve shorter than the run
     row = ship_run(model, "smoke", "liif", data_root=shared_data)
     key = model.train_info["key"]
     assert row["run"] == key and row["steps"] == 4 and not row["healthy"]          # 4 smoke steps learn nothing
@@ -39,6 +42,7 @@ def test_ship_reload_and_rescore(tmp_path, monkeypatch, shared_data, capsys):
     again = train("liif", "edsr-baseline", profile="smoke", seed=0, data_root=shared_data, out=tmp_path / "other",
                   progress=False, weights_dir=weights_dir("smoke"))
     assert again.train_info["source"] == "shipped" and not (tmp_path / "other").exists()
+    assert len(again.train_info["loss"]) == 2 and again.train_info["steps"] == model.train_info["steps"] == 4
     lr = torch.rand(1, 3, 11, 13)
     assert torch.equal(super_resolve(model, lr, scale=2.5), super_resolve(again, lr, scale=2.5))
 

@@ -64,6 +64,15 @@ class TestKrigingFigure:
             for j, col in enumerate(("data", "distance", "product")):
                 np.testing.assert_allclose(np.asarray(ims[3 * k + j].get_array()), p[col])
 
+    def test_signed_panels_share_one_colour_scale_across_scales(self, maps):
+        """K_data and the product of every row are drawn on one symmetric range: the largest
+        |value| over all rows, so a colour means the same weight at every scale."""
+        ims = _images(plot_kriging_weights(maps, block=0))
+        lim = max(np.abs(kriging_panels(m, 0)[c]).max() for m in maps.values() for c in ("data", "product"))
+        signed = [im for k, im in enumerate(ims) if k % 3 != 1]
+        assert {im.get_clim() for im in signed} == {(-lim, lim)}
+        assert {im.get_clim() for k, im in enumerate(ims) if k % 3 == 1} == {(0.0, 1.0)}
+
     def test_nothing_to_plot_is_an_error(self):
         with pytest.raises(ValueError, match="no kriging"):
             plot_kriging_weights({})
