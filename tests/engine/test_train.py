@@ -52,10 +52,11 @@ class TestProfiles:
             lrs = {(m, c.lr, c.warmup) for m, c in zip(("cnn", "attn", "cnn", "attn"), configs)}
             assert len({x for x in lrs if x[0] == "cnn"}) == 1 and len({x for x in lrs if x[0] == "attn"}) == 1
         # EDSR-baseline trains twice as long at cpu, with the schedule at the same fractions (config.CPU_SCHEDULES)
-        # and SwinIR three times as long (every SwinIR run missed the gate at 4,000 steps)
+        # as does EQNet (every EQNet sat within 0.06 dB of the x4 bar at 4,000), and SwinIR three times as
+        # long (every SwinIR run missed the gate at 4,000 steps)
         edsr, rdn = config_for("cpu", "liif", "edsr-baseline"), config_for("cpu", "liif", "rdn")
         swin, eq = config_for("cpu", "liif", "swinir"), config_for("cpu", "eqsr", "eqnet")
-        assert edsr.iterations == 2 * rdn.iterations and swin.iterations == 3 * rdn.iterations == 3 * eq.iterations
+        assert edsr.iterations == 2 * rdn.iterations == eq.iterations and swin.iterations == 3 * rdn.iterations
         for c in (edsr, swin, eq):
             assert [m / c.iterations for m in c.milestones] == [m / rdn.iterations for m in rdn.milestones]
         assert set(PROFILES) == {"smoke", "cpu", "paper"}
