@@ -40,7 +40,7 @@ from sr_lib.paths import atomic_write_text                           # noqa: E40
 from sr_lib.repro.run_cards import read_runs                         # noqa: E402
 
 
-def test_offset(model, scale: float) -> dict:
+def set5_offset(model, scale: float) -> dict:
     """Whole Set5 at ``scale``: PSNR-Y, mean RGB error (grey levels), PSNR-Y with each image's mean removed."""
     proto, up = get_protocol("eqsr"), ModelUpscaler(model)
     psnr, debiased, offsets = [], [], []
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     out = {}
     for _, r in runs.iterrows():
         model = load_checkpoint(ROOT / r["weights"]).eval()
-        rec = {"variant": r["variant"] or "Model IV (default)", "gain_x2": r["gain_x2"], **test_offset(model, args.scale)}
+        rec = {"variant": r["variant"] or "Model IV (default)", "gain_x2": r["gain_x2"], **set5_offset(model, args.scale)}
         if args.training:
             rec["training_offset_levels"] = training_offset(model)
         out[r["run"]] = rec
