@@ -285,7 +285,11 @@ if diag:
 if held is not None:
     note += [f"- Held-back images ({held.loc[0, 'images']}): IPE-LIIF > LIIF "
              + "; ".join(f"x{r.scale:g} {r.verdict}" + ("" if r.verdict.startswith("not tested") else
-                         f" ({r.mean:+.3f} dB, CI {r.ci_low:+.3f}..{r.ci_high:+.3f}, {r.n_seeds} seeds)")
+                         f" ({r.mean:+.3f} dB; 95% CI over images {r.ci_low:+.3f}..{r.ci_high:+.3f}; "
+                           f"sd over {r.n_seeds} seeds {r.seed_sd:.3f} dB, so the seed interval crosses 0)"
+                           if r.verdict == "within noise" and r.ci_low * r.ci_high > 0 else
+                         f" ({r.mean:+.3f} dB; 95% CI over images {r.ci_low:+.3f}..{r.ci_high:+.3f}; "
+                           f"sd over {r.n_seeds} seeds {r.seed_sd:.3f} dB)")
                          for r in held.itertuples()) + "."]
     print(note[-1][2:])
 atomic_write_text(out_dir / "notes" / "ipe_liif.md", "\n".join(note) + "\n")

@@ -144,15 +144,16 @@ def official_summary(side: pd.DataFrame) -> str:
 
 
 CLAIM_COLUMNS = ["paper", "table", "claim", "dataset", "backbone", "scale", "scale_kind", "metric", "printed",
-                 "ours", "ours_std", "n_seeds", "holds_printed", "holds_ours", "verdict", "mean_diff", "ci_low",
-                 "ci_high", "seed_sd", "n_images", "stand_in", "profile", "note"]
+                 "printed_flag", "ours", "ours_std", "n_seeds", "holds_printed", "holds_ours", "verdict", "mean_diff",
+                 "ci_low", "ci_high", "seed_sd", "n_images", "stand_in", "profile", "note"]
 
 
 def check_claims(spec: TableSpec, raw: pd.DataFrame, profile: str, *, data_root=None,
                  budget: EvalBudget | None = None, tables: pd.DataFrame | None = None,
                  any_backbone: bool = False, health=None) -> pd.DataFrame:
     """Each claim of ``spec`` per (dataset, backbone, scale): ``printed`` = the paper's margin
-    (better − worse, dB for PSNR), ``ours`` = our margin averaged over seeds (each seed's
+    (better − worse, dB for PSNR; ``printed_flag`` names a flagged printed cell it rests on,
+    ``printed_flags``), ``ours`` = our margin averaged over seeds (each seed's
     models compared with each other), ``ours_std`` its std over seeds, and the ``verdict`` from the
     paired per-image differences (``claim_verdict``; ``mean_diff``, the 95% bootstrap CI over images
     ``ci_low``..``ci_high``, the seed spread ``seed_sd``, ``n_images``): holds / reversed / within
@@ -183,6 +184,8 @@ def check_claims(spec: TableSpec, raw: pd.DataFrame, profile: str, *, data_root=
         agg = per_seed.groupby(by, dropna=False).agg(ours=("margin", "mean"), ours_std=("margin", "std"),
                                                      n_seeds=("seed", "nunique")).reset_index()
         m = p.merge(agg, on=by, how="outer").merge(kinds, on=by, how="left")
+        m = m.merge(printed_flags(printed, c.better, c.worse, by, c.metric), on=by, how="left")
+        m["printed_flag"] = [f if isinstance(f, str) else "" for f in m["printed_flag"]]
         m["claim"] = f"{c.better} {'>' if c.strict else '>='} {c.worse} ({c.metric})"
         if c.kind:
             m = m[m["scale_kind"] == c.kind]
@@ -207,6 +210,22 @@ def check_claims(spec: TableSpec, raw: pd.DataFrame, profile: str, *, data_root=
         grid = printed[["dataset", "scale"]].drop_duplicates()
         out = out.merge(grid, on=["dataset", "scale"], how="inner")
     return out
+
+
+def printed_flags(printed: pd.DataFrame, better: str, worse: str, by: list, metric: str) -> pd.DataFrame:
+    """``by`` + ``printed_flag``: per group, the flagged printed cells (``SUSPICIOUS`` or
+    ``LOW-CONFIDENCE`` in the paper tables' notes) of ``better`` or ``worse`` that its printed margin
+    rests on, e.g. ``"SUSPICIOUS: EQSR printed 27.18 (likely 37.18)"``; groups with none are left out.
+    The printed value is never corrected: the flag says the margin may rest on a typo."""
+    if "flag" not in printed:
+        return pd.DataFrame(columns=by + ["printed_flag"])
+    sub = printed[(printed["metric"] == metric) & printed["method"].isin([better, worse])
+                  & (printed["flag"].fillna("") != "")]
+    likely = sub["likely"] if "likely" in sub else pd.Series(np.nan, index=sub.index)
+    text = [f"{f}: {m} printed {v}" + (f" (likely {lk:g})" if np.isfinite(lk) else "")
+            for f, m, v, lk in zip(sub["flag"], sub["method"], sub.get("printed", sub["value"]), likely)]
+    out = sub[by].assign(printed_flag=text)
+    return out.groupby(by, dropna=False)["printed_flag"].agg("; ".join).reset_index()
 
 
 def _holds(margin, strict: bool):
@@ -237,5 +256,5 @@ def verdict_counts(claims: pd.DataFrame, by=("paper",)) -> pd.DataFrame:
     return out.reindex(columns=list(VERDICTS), fill_value=0).reset_index()
 
 
-__all__ = ["ours_cells", "health_reason", "SIDE_COLUMNS", "side_by_side_table", "official_summary", "CLAIM_COLUMNS", "check_claims",
+__all__ = ["ours_cells", "health_reason", "printed_flags", "SIDE_COLUMNS", "side_by_side_table", "official_summary", "CLAIM_COLUMNS", "check_claims",
            "claim_summary", "claim_verdict", "per_image_scores", "verdict_counts", "OURS_COLUMNS"]

@@ -251,8 +251,16 @@ def _tally(verdicts: pd.Series) -> str:
     return "; ".join(f"{v} ×{int(n)}" for v, n in counts.items())
 
 
+def _flagged(c: pd.DataFrame, col: str) -> str:
+    """`` (n flagged)`` when ``n`` of the printed cells averaged in ``c`` carry a paper-table flag
+    (``SUSPICIOUS`` or ``LOW-CONFIDENCE``; the CSV names them), else ``""``."""
+    n = int(c[col].fillna("").astype(str).ne("").sum()) if col in c else 0
+    return f" ({n} flagged)" if n else ""
+
+
 def claims_table(g: pd.DataFrame, max_rows: int) -> list[str]:
-    """One row per claim of a table: margins (better − worse) averaged over the cells where ours exists."""
+    """One row per claim of a table: margins (better − worse) averaged over the cells where ours exists;
+    the printed mean says how many of its cells rest on a flagged printed number."""
     rows = []
     for claim, c in g.groupby("claim", sort=False):
         metric = c["metric"].iloc[0] if "metric" in c else "psnr"
@@ -261,7 +269,8 @@ def claims_table(g: pd.DataFrame, max_rows: int) -> list[str]:
         printed = pd.to_numeric((both if len(both) else c)["printed"], errors="coerce").mean()
         ours = pd.to_numeric(both["ours"], errors="coerce").mean() if len(both) else None
         delta = ours - printed if ours is not None else None
-        rows.append([claim, _unit(metric), f"{len(both)}/{len(c)}", _signed(printed, d),
+        rows.append([claim, _unit(metric), f"{len(both)}/{len(c)}",
+                     _signed(printed, d) + _flagged(both if len(both) else c, "printed_flag"),
                      _ours_pm(ours, _spread(both) if len(both) else None, d, _seeds(both)), _signed(delta, d),
                      _tally(both["shown"] if len(both) else c["shown"])])      # cells without ours: see "cells"
     return _compact("claim (margin better − worse)", rows, max_rows, "claims")
@@ -290,7 +299,8 @@ def lines_table(g: pd.DataFrame, max_rows: int) -> list[str]:
         printed = pd.to_numeric((both if len(both) else c)["printed"], errors="coerce").mean()
         ours = ours_v.dropna().mean() if len(both) else None
         label = " on ".join(cell(v) for v in (info.get("method"), info.get("backbone")) if cell(v) != DASH)
-        rows.append([label, _unit(info.get("metric", "")), f"{len(both)}/{len(c)}", cell(printed, d),
+        rows.append([label, _unit(info.get("metric", "")), f"{len(both)}/{len(c)}",
+                     cell(printed, d) + _flagged(both if len(both) else c, "flag"),
                      DASH if ours is None else (f"{ours:.{d}f}" + (f" ± {s:.{d}f}" if (s := _spread(both)) is not None
                                                                     else "")),
                      _signed(ours - printed, d) if ours is not None else DASH, DASH])

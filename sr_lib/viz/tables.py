@@ -113,6 +113,40 @@ def _untested_label(g: pd.DataFrame) -> str:
     return f"ours, not tested ({why})"
 
 
+def _flagged(g: pd.DataFrame) -> np.ndarray:
+    """Cells whose printed margin rests on a printed number the paper tables flag (``printed_flag``)."""
+    if "printed_flag" not in g:
+        return np.zeros(len(g), dtype=bool)
+    return g["printed_flag"].fillna("").astype(str).ne("").to_numpy()
+
+
+def _draw_printed(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = False, flagged: bool = False) -> None:
+    """The printed margins of ``g`` at ``pos``: open circles (``flagged=False``), or open triangles
+    for the cells whose margin rests on a flagged printed number (a likely typo, a low-confidence
+    reading; one outside the range of the others is drawn at the axis edge with its value)."""
+    keep = _flagged(g) if flagged else ~_flagged(g)
+    if not keep.any():
+        return
+    label = "printed"
+    if flagged:
+        typo = g.loc[keep, "printed_flag"].astype(str).str.contains("SUSPICIOUS").any()
+        label = "printed, flagged: " + ("likely typo" if typo else "low-confidence reading")
+    at, val = pos[keep], g.loc[keep, "printed"].to_numpy(dtype=float)
+    if flagged:                 # drawn last: a flagged outlier (a 10 dB typo) must not squash the evidence
+        lo, hi = ax.get_xlim() if across else ax.get_ylim()
+        inset = 0.03 * (hi - lo)
+        shown = np.clip(val, lo + inset, hi - inset)
+        for a, v, w in zip(at, val, shown):
+            if v != w:
+                ax.annotate(f"{v:+.2f}, off scale", (w, a) if across else (a, w), fontsize=6, color="C1",
+                            xytext=(4, 0), textcoords="offset points", va="center")
+        val = shown
+    ax.plot(*((val, at) if across else (at, val)), "^" if flagged else "o", mfc="none", ls="none",
+            color="C1" if flagged else "C0", label=label)
+    if flagged:
+        (ax.set_xlim if across else ax.set_ylim)(lo, hi)
+
+
 def _draw_ours(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = False) -> None:
     """Our margins of ``g`` at positions ``pos``: tested cells filled with their spread, untested ones
     grey crosses. ``across``: margins on the x axis (one row per cell), else on the y axis."""
@@ -131,6 +165,7 @@ def _draw_ours(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = False) -> No
 
 def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
     """Each claim's margin (better − worse) per scale: printed (open) vs ours (filled, with its spread).
+    A printed margin that rests on a number the paper tables flag (``printed_flag``) is an open triangle.
 
     A point above zero means the claimed ordering holds; a cell whose verdict is "not tested" (a run
     below the health bar, say) is a grey cross, apart from the evidence. One panel per claim, backbone and dataset
@@ -158,8 +193,9 @@ def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
             g = g.sort_values("scale")
             x = np.arange(len(g))
             ax.axhline(0, color="k", lw=0.8)
-            ax.plot(x - 0.1, g["printed"], "o", mfc="none", color="C0", label="printed")
+            _draw_printed(ax, x - 0.1, g)
             _draw_ours(ax, x + 0.1, g)
+            _draw_printed(ax, x - 0.1, g, flagged=True)
             ax.set_xticks(x, [f"×{s:g}" for s in g["scale"]])
             where = " ".join(str(v) for v in (bb, ds) if isinstance(v, str) and v)
             ax.set_title(_wrap(f"{claim} · {where}", 46), fontsize=8)
@@ -175,8 +211,9 @@ def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
             g = single[single["metric"] == metric].reset_index(drop=True)
             y = np.arange(len(g))[::-1]
             ax.axvline(0, color="k", lw=0.8)
-            ax.plot(g["printed"], y + 0.12, "o", mfc="none", color="C0", label="printed")
+            _draw_printed(ax, y + 0.12, g, across=True)
             _draw_ours(ax, y - 0.12, g, across=True)
+            _draw_printed(ax, y + 0.12, g, across=True, flagged=True)
             labels = [f"{c} · {' '.join(str(v) for v in (b, d) if isinstance(v, str) and v)} ×{s:g}"
                       for c, b, d, s in zip(g["claim"], g["backbone"], g["dataset"], g["scale"])]
             ax.set_yticks(y, [_wrap(t, 70) for t in labels], fontsize=7)

@@ -57,6 +57,17 @@ class TestClaims:
         assert c.loc[2.0, "seed_sd"] == pytest.approx(0.1) and c.loc[2.0, "mean_diff"] == pytest.approx(0.6)
         assert c.loc[6.0, "verdict"] == "not tested (not evaluated)"      # printed, not run
 
+    def test_a_margin_on_a_flagged_printed_cell_names_the_flag(self, toy):
+        """The printed value stays as printed; the claim cell says which flagged number it rests on."""
+        printed = toy.printed.copy()
+        at = (printed["method"] == "IPE-LIIF") & (printed["scale"] == 6)
+        printed.loc[at, "flag"] = "SUSPICIOUS"
+        printed["likely"] = np.where(at, 26.99, np.nan)
+        c = check_claims(toy.spec, toy.raw({}), "smoke", data_root=toy.root, budget=toy.budget,
+                         tables=printed).set_index("scale")
+        assert c.loc[6.0, "printed_flag"] == "SUSPICIOUS: IPE-LIIF printed 26.79 (likely 26.99)"
+        assert c.loc[6.0, "printed"] == pytest.approx(26.79 - 26.75) and c.loc[2.0, "printed_flag"] == ""
+
     def test_within_noise_and_reversed(self, toy):
         assert self._claims(toy, [-0.2, 0.0, 0.3]).loc[2.0, "verdict"] == "within noise"
         assert self._claims(toy, [-0.5, -0.6, -0.7]).loc[2.0, "verdict"] == "reversed"

@@ -249,3 +249,13 @@ def test_report_of_the_committed_cpu_results(tmp_path, monkeypatch):
         assert section in text
     for img in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text):
         assert (tmp_path / "cpu" / img).is_file(), img
+
+
+def test_a_printed_mean_over_flagged_cells_says_how_many():
+    """The compact claim table averages printed margins; a flagged printed number among them is counted."""
+    c = _claims("eqsr", "t", ["A > B (psnr)"], 3, ["holds"], True, np.random.default_rng(0))
+    c["shown"] = c["verdict"]
+    c["printed_flag"] = ["", "SUSPICIOUS: A printed 27.18 (likely 37.18)", ""]
+    (row,) = _tables("\n".join(report.claims_table(c, 10)))[0][2:]
+    assert row.split(" | ")[3] == "+0.10 (1 flagged)"
+    assert report.claims_table(c.assign(printed_flag=""), 10)[2].split(" | ")[3] == "+0.10"

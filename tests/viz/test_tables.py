@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from sr_lib.viz.tables import claim_margin_figures, plot_psnr_vs_scale
 
@@ -67,3 +68,19 @@ def test_a_cell_that_is_not_tested_is_drawn_apart_from_the_evidence():
     assert len(crosses) == 1 and list(crosses[0].get_ydata()) == [rows[2]["ours"]]
     labels = {t.get_text() for t in untested.get_legend().get_texts()}
     assert labels == {"printed", "ours, not tested (a run below the health bar)"}   # no filled "evidence" point
+
+
+def test_a_printed_margin_on_a_flagged_number_is_drawn_apart_and_named_in_the_legend():
+    from sr_lib.viz.tables import plot_claim_margins
+    rows = _claim_rows("A > B (psnr)", [2.0, 3.0, 4.0], printed_flag="")
+    rows[1].update(printed=-9.9, printed_flag="SUSPICIOUS: A printed 27.18 (likely 37.18)")
+    ax = plot_claim_margins(pd.DataFrame(rows)).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0] == "printed" and "printed, flagged: likely typo" in labels, labels
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    assert list(lines["printed"].get_ydata()) == [0.1, 0.1]                   # the two unflagged cells
+    flagged = lines["printed, flagged: likely typo"]
+    assert flagged.get_marker() == "^" and list(flagged.get_xdata()) == [0.9]
+    lo, hi = ax.get_ylim()                     # the typo is drawn at the edge, with its value, not squashing the rest
+    assert lo > -1.0 and flagged.get_ydata()[0] == pytest.approx(lo + 0.03 * (hi - lo))
+    assert [t.get_text() for t in ax.texts] == ["-9.90, off scale"]
