@@ -76,8 +76,8 @@ from IPython.display import Image
 
 from sr_lib.config import config_for
 from sr_lib.paths import atomic_write_text, figures_dir, results_dir
-from sr_lib.repro import (EVAL_BUDGETS, claim_summary, verdict_counts, combine, held_out_ordering, load_tables, read_raw,
-                          run_table, training_recipes, write_csv)
+from sr_lib.repro import (EVAL_BUDGETS, claim_summary, verdict_counts, combine, held_out_ordering, held_out_sentence,
+                          load_tables, read_raw, run_table, training_recipes, write_csv)
 from sr_lib.repro.papers import ipe_liif
 from sr_lib.viz import save_figure
 from sr_lib.viz.tables import claim_margin_figures, plot_psnr_vs_scale
@@ -283,14 +283,7 @@ if diag:
              + " (the ensemble neighbours share one encoding in the paper's units)."]
     print(note[-1][2:])
 if held is not None:
-    note += [f"- Held-back images ({held.loc[0, 'images']}): IPE-LIIF > LIIF "
-             + "; ".join(f"x{r.scale:g} {r.verdict}" + ("" if r.verdict.startswith("not tested") else
-                         f" ({r.mean:+.3f} dB; 95% CI over images {r.ci_low:+.3f}..{r.ci_high:+.3f}; "
-                           f"sd over {r.n_seeds} seeds {r.seed_sd:.3f} dB, so the seed interval crosses 0)"
-                           if r.verdict == "within noise" and r.ci_low * r.ci_high > 0 else
-                         f" ({r.mean:+.3f} dB; 95% CI over images {r.ci_low:+.3f}..{r.ci_high:+.3f}; "
-                           f"sd over {r.n_seeds} seeds {r.seed_sd:.3f} dB)")
-                         for r in held.itertuples()) + "."]
+    note += [f"- Held-back images ({held.loc[0, 'images']}): IPE-LIIF > LIIF {held_out_sentence(held)}."]
     print(note[-1][2:])
 atomic_write_text(out_dir / "notes" / "ipe_liif.md", "\n".join(note) + "\n")
 print(f"notebook time {time.perf_counter() - t_start:.0f} s at profile {profile}")

@@ -24,7 +24,7 @@ _NAMES = {
     "sr_lib.repro.run_cards": ("RUNS_COLUMNS", "read_runs", "health_map", "pretrained", "load_or_train",
                                 "weights_dir"),
     "sr_lib.repro.demo": ("demo",),
-    "sr_lib.repro.held_out": ("held_out_images", "held_out_ordering"),
+    "sr_lib.repro.held_out": ("held_out_images", "held_out_ordering", "held_out_sentence"),
     "sr_lib.repro.experiments": ("TableResult", "compare_table", "run_table", "combine"),
     "sr_lib.repro.tables": ("load_tables",),
 }

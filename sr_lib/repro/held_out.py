@@ -97,6 +97,22 @@ def held_out_ordering(a: str, b: str, *, backbone: str = "edsr-baseline", seeds=
     return out
 
 
+def held_out_sentence(held: pd.DataFrame) -> str:
+    """One line per ``held_out_ordering`` result: "x2 within noise (+0.08 dB; 95% CI over images ...; sd over
+    3 seeds ... dB)", joined by "; ". A "within noise" verdict whose image CI excludes 0 says that the seed
+    interval is what crosses 0 (``verdicts.paired_verdict`` widens the CI by the seed spread)."""
+    parts = []
+    for r in held.itertuples():
+        text = f"x{r.scale:g} {r.verdict}"
+        if not r.verdict.startswith("not tested"):
+            seeds_cross = r.verdict == "within noise" and r.ci_low * r.ci_high > 0
+            text += (f" ({r.mean:+.3f} dB; 95% CI over images {r.ci_low:+.3f}..{r.ci_high:+.3f}; "
+                     f"sd over {r.n_seeds} seeds {r.seed_sd:.3f} dB"
+                     + (", so the seed interval crosses 0" if seeds_cross else "") + ")")
+        parts.append(text)
+    return "; ".join(parts)
+
+
 def _read(csv) -> pd.DataFrame:
     try:
         old = pd.read_csv(csv)
@@ -105,4 +121,4 @@ def _read(csv) -> pd.DataFrame:
     return old if set(COLUMNS) <= set(old.columns) else pd.DataFrame(columns=COLUMNS)
 
 
-__all__ = ["HELD_OUT_SET", "TABLE_IMAGES", "held_out_images", "held_out_ordering"]
+__all__ = ["HELD_OUT_SET", "TABLE_IMAGES", "held_out_images", "held_out_ordering", "held_out_sentence"]

@@ -56,3 +56,19 @@ def test_verdict_is_the_paired_difference_and_needs_healthy_runs(tmp_path, monke
     assert row["mean"] == pytest.approx(np.mean(d), abs=1e-9)
     assert row["a_psnr"] - row["b_psnr"] == pytest.approx(np.mean(d), abs=1e-9)
     assert row["ci_low"] <= row["mean"] <= row["ci_high"]
+
+
+def test_held_out_sentence_names_the_seed_interval_only_when_it_is_what_crosses_zero():
+    import pandas as pd
+    from sr_lib.repro.held_out import COLUMNS, held_out_sentence
+    base = dict.fromkeys(COLUMNS, "") | {"mean": 0.05, "seed_sd": 0.04, "n_seeds": 3}
+    rows = pd.DataFrame([base | {"scale": 2, "verdict": "within noise", "ci_low": 0.01, "ci_high": 0.09},
+                         base | {"scale": 4, "verdict": "within noise", "ci_low": -0.02, "ci_high": 0.12},
+                         base | {"scale": 3, "verdict": "not tested (run abc below the health bar)"}])
+    x2, x4, x3 = held_out_sentence(rows).split("; sd")[0], held_out_sentence(rows.iloc[[1]]), \
+        held_out_sentence(rows.iloc[[2]])
+    assert held_out_sentence(rows.iloc[[0]]) == ("x2 within noise (+0.050 dB; 95% CI over images +0.010..+0.090; "
+                                                 "sd over 3 seeds 0.040 dB, so the seed interval crosses 0)")
+    assert x4 == "x4 within noise (+0.050 dB; 95% CI over images -0.020..+0.120; sd over 3 seeds 0.040 dB)"
+    assert x3 == "x3 not tested (run abc below the health bar)"
+    assert held_out_sentence(rows).count("; x") == 2 and x2.startswith("x2 within noise")
