@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from sr_lib.paths import atomic_write_text, results_dir
+from sr_lib.repro.tables import flagged_mask
 
 MAX_LINES = 400
 SECTIONS_FILE = "REPORT.sections.json"
@@ -254,7 +255,7 @@ def _tally(verdicts: pd.Series) -> str:
 def _flagged(c: pd.DataFrame, col: str) -> str:
     """`` (n flagged)`` when ``n`` of the printed cells averaged in ``c`` carry a paper-table flag
     (``SUSPICIOUS`` or ``LOW-CONFIDENCE``; the CSV names them), else ``""``."""
-    n = int(c[col].fillna("").astype(str).ne("").sum()) if col in c else 0
+    n = int(flagged_mask(c, col).sum())
     return f" ({n} flagged)" if n else ""
 
 

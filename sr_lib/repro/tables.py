@@ -132,5 +132,13 @@ def claim_holds(df: pd.DataFrame, better: str, worse: str, by=("dataset", "backb
     return out
 
 
-__all__ = ["load_tables", "paper_tables_dir", "bicubic_cells", "side_by_side", "claim_holds",
+def flagged_mask(frame: pd.DataFrame, col: str = "printed_flag") -> np.ndarray:
+    """Rows of ``frame`` whose ``col`` names a paper-table flag (``FLAGS``: the tables' ``flag``, or a
+    claim's ``printed_flag`` from ``claims.printed_flags``); all False when ``frame`` has no such column."""
+    if col not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[col].fillna("").astype(str).ne("").to_numpy()
+
+
+__all__ = ["flagged_mask", "load_tables", "paper_tables_dir", "bicubic_cells", "side_by_side", "claim_holds",
            "KEY", "FLAGS", "COLUMNS"]

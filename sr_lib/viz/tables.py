@@ -12,6 +12,8 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from sr_lib.repro.tables import flagged_mask
+
 
 def plot_psnr_vs_scale(sbs: pd.DataFrame, methods=None, metric: str = "psnr", title: str = "") -> Figure:
     """PSNR against scale per method: the printed numbers (left) and ours ± seed std (right).
@@ -113,18 +115,11 @@ def _untested_label(g: pd.DataFrame) -> str:
     return f"ours, not tested ({why})"
 
 
-def _flagged(g: pd.DataFrame) -> np.ndarray:
-    """Cells whose printed margin rests on a printed number the paper tables flag (``printed_flag``)."""
-    if "printed_flag" not in g:
-        return np.zeros(len(g), dtype=bool)
-    return g["printed_flag"].fillna("").astype(str).ne("").to_numpy()
-
-
 def _draw_printed(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = False, flagged: bool = False) -> None:
     """The printed margins of ``g`` at ``pos``: open circles (``flagged=False``), or open triangles
     for the cells whose margin rests on a flagged printed number (a likely typo, a low-confidence
     reading; one outside the range of the others is drawn at the axis edge with its value)."""
-    keep = _flagged(g) if flagged else ~_flagged(g)
+    keep = flagged_mask(g) if flagged else ~flagged_mask(g)
     if not keep.any():
         return
     label = "printed"

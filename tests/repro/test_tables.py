@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sr_lib.repro.tables import KEY, bicubic_cells, claim_holds, load_tables, paper_tables_dir, side_by_side
+from sr_lib.repro.tables import (KEY, bicubic_cells, claim_holds, flagged_mask, load_tables, paper_tables_dir,
+                                 side_by_side)
 
 # README "Validation": rows and flagged (SUSPICIOUS or LOW-CONFIDENCE) cells per table
 README_COUNTS = {
@@ -97,3 +98,12 @@ class TestClaimHolds:
                            "backbone": [""] * 2, "scale": [2.0] * 2, "value": [0.1, 0.2]})
         assert claim_holds(df, "A", "B", metric="lpips")["holds"].all()
         assert not claim_holds(df, "B", "A", metric="lpips")["holds"].any()
+
+
+def test_flagged_mask_marks_rows_that_name_a_flag_and_nothing_without_the_column():
+    f = pd.DataFrame({"printed_flag": [np.nan, "", "SUSPICIOUS: EQSR printed 27.18 (likely 37.18)"],
+                      "flag": ["LOW-CONFIDENCE", None, ""]})
+    assert flagged_mask(f).tolist() == [False, False, True]
+    assert flagged_mask(f, "flag").tolist() == [True, False, False]
+    assert flagged_mask(f.drop(columns="printed_flag")).tolist() == [False] * 3
+    assert flagged_mask(load_tables(), "flag").sum() == load_tables()["flag"].fillna("").ne("").sum() > 0
