@@ -115,31 +115,34 @@ def _untested_label(g: pd.DataFrame) -> str:
     return f"ours, not tested ({why})"
 
 
-def _draw_printed(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = False, flagged: bool = False) -> None:
-    """The printed margins of ``g`` at ``pos``: open circles (``flagged=False``), or open triangles
-    for the cells whose margin rests on a flagged printed number (a likely typo, a low-confidence
-    reading; one outside the range of the others is drawn at the axis edge with its value)."""
-    keep = flagged_mask(g) if flagged else ~flagged_mask(g)
+def _draw_printed(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = False) -> None:
+    """The printed margins of ``g`` at ``pos`` that rest on no flagged printed number: open circles.
+    ``across``: margins on the x axis (one row per cell), else on the y axis."""
+    keep = ~flagged_mask(g)
+    if keep.any():
+        at, val = pos[keep], g.loc[keep, "printed"].to_numpy(dtype=float)
+        ax.plot(*((val, at) if across else (at, val)), "o", mfc="none", ls="none", color="C0", label="printed")
+
+
+def _draw_printed_flagged(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = False) -> None:
+    """The printed margins of ``g`` that rest on a flagged printed number (a likely typo, a
+    low-confidence reading): open triangles. Drawn last, inside the axis limits the evidence set, so
+    that a flagged outlier (a 10 dB typo) cannot squash it: one outside is drawn at the edge with its value."""
+    keep = flagged_mask(g)
     if not keep.any():
         return
-    label = "printed"
-    if flagged:
-        typo = g.loc[keep, "printed_flag"].astype(str).str.contains("SUSPICIOUS").any()
-        label = "printed, flagged: " + ("likely typo" if typo else "low-confidence reading")
+    typo = g.loc[keep, "printed_flag"].astype(str).str.contains("SUSPICIOUS").any()
     at, val = pos[keep], g.loc[keep, "printed"].to_numpy(dtype=float)
-    if flagged:                 # drawn last: a flagged outlier (a 10 dB typo) must not squash the evidence
-        lo, hi = ax.get_xlim() if across else ax.get_ylim()
-        inset = 0.03 * (hi - lo)
-        shown = np.clip(val, lo + inset, hi - inset)
-        for a, v, w in zip(at, val, shown):
-            if v != w:
-                ax.annotate(f"{v:+.2f}, off scale", (w, a) if across else (a, w), fontsize=6, color="C1",
-                            xytext=(4, 0), textcoords="offset points", va="center")
-        val = shown
-    ax.plot(*((val, at) if across else (at, val)), "^" if flagged else "o", mfc="none", ls="none",
-            color="C1" if flagged else "C0", label=label)
-    if flagged:
-        (ax.set_xlim if across else ax.set_ylim)(lo, hi)
+    lo, hi = ax.get_xlim() if across else ax.get_ylim()
+    inset = 0.03 * (hi - lo)
+    shown = np.clip(val, lo + inset, hi - inset)
+    for a, v, w in zip(at, val, shown):
+        if v != w:
+            ax.annotate(f"{v:+.2f}, off scale", (w, a) if across else (a, w), fontsize=6, color="C1",
+                        xytext=(4, 0), textcoords="offset points", va="center")
+    ax.plot(*((shown, at) if across else (at, shown)), "^", mfc="none", ls="none", color="C1",
+            label="printed, flagged: " + ("likely typo" if typo else "low-confidence reading"))
+    (ax.set_xlim if across else ax.set_ylim)(lo, hi)
 
 
 def _draw_ours(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = False) -> None:
@@ -190,7 +193,7 @@ def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
             ax.axhline(0, color="k", lw=0.8)
             _draw_printed(ax, x - 0.1, g)
             _draw_ours(ax, x + 0.1, g)
-            _draw_printed(ax, x - 0.1, g, flagged=True)
+            _draw_printed_flagged(ax, x - 0.1, g)
             ax.set_xticks(x, [f"×{s:g}" for s in g["scale"]])
             where = " ".join(str(v) for v in (bb, ds) if isinstance(v, str) and v)
             ax.set_title(_wrap(f"{claim} · {where}", 46), fontsize=8)
@@ -208,7 +211,7 @@ def plot_claim_margins(claims: pd.DataFrame, title: str = "") -> Figure:
             ax.axvline(0, color="k", lw=0.8)
             _draw_printed(ax, y + 0.12, g, across=True)
             _draw_ours(ax, y - 0.12, g, across=True)
-            _draw_printed(ax, y + 0.12, g, across=True, flagged=True)
+            _draw_printed_flagged(ax, y + 0.12, g, across=True)
             labels = [f"{c} · {' '.join(str(v) for v in (b, d) if isinstance(v, str) and v)} ×{s:g}"
                       for c, b, d, s in zip(g["claim"], g["backbone"], g["dataset"], g["scale"])]
             ax.set_yticks(y, [_wrap(t, 70) for t in labels], fontsize=7)
