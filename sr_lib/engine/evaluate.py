@@ -3,8 +3,10 @@
 An **upscaler** is any callable ``(lr, (H, W), scale) -> sr`` with ``lr`` a float tensor
 ``[1, 3, h, w]`` in [0, 1] and ``sr`` ``[1, 3, H, W]`` in [0, 1]. Provided:
 
-- ``bicubic_matlab`` — MATLAB ``imresize(lr, s, 'bicubic')`` on the float LR (×255), kernel at
-  the true scale s, output size (H, W); the protocol decides whether it is rounded;
+- ``bicubic_matlab`` — MATLAB ``imresize(lr, [H W], 'bicubic')`` on the float LR (×255): the
+  factor per axis is H/h, W/w, the geometry the protocol's LR was made with (at a scale s where
+  h·s is not whole, the HR is cropped to round(h·s) and the PIL LR resizes it by exactly H/h) and the
+  one the decoders' coordinate grids use; the protocol decides whether it is rounded;
 - ``bicubic_matlab_uint8`` — the same on the uint8 LR with MATLAB's per-pass uint8 rounding;
 - ``bicubic_pil`` — PIL bicubic of the uint8 LR (rounded once by PIL);
 - ``bicubic_torch`` — ``F.interpolate(mode='bicubic', align_corners=False)``, clamped;
@@ -62,17 +64,19 @@ EVAL_BYTES_PER_HR_PIXEL = 240
 # ---------------------------------------------------------------------------------------------
 
 def bicubic_matlab(lr: torch.Tensor, out_size, scale=None) -> torch.Tensor:
-    """MATLAB-style bicubic upscaling (float, not rounded); kernel at ``scale`` if given."""
-    kernel_scale = None if scale is None else float(scale)
-    out = imresize_matlab(lr.double() * 255.0, scale=kernel_scale, size=tuple(out_size), rounding="none")
+    """MATLAB-style bicubic upscaling to ``out_size`` (float, not rounded). The factor comes from the
+    sizes, not from ``scale``: an upscaling kernel does not depend on the factor, and mapping the
+    output by ``scale`` where ``out_size`` is round(h·s) ≠ h·s would drift by up to half an LR pixel
+    across the image (−1.1 dB on Set5 ×1.55 under the ``eqsr`` protocol)."""
+    out = imresize_matlab(lr.double() * 255.0, size=tuple(out_size), rounding="none")
     return (out / 255.0).clamp(0, 1).to(lr.dtype)
 
 
 def bicubic_matlab_uint8(lr: torch.Tensor, out_size, scale=None) -> torch.Tensor:
-    """MATLAB ``imresize`` on the uint8 LR exactly as MATLAB runs it: uint8 after each pass."""
+    """MATLAB ``imresize(lr, [H W])`` on the uint8 LR exactly as MATLAB runs it: uint8 after each
+    pass; the factor from the sizes, as in ``bicubic_matlab``."""
     u8 = (lr.clamp(0, 1) * 255.0).round().to(torch.uint8)
-    kernel_scale = None if scale is None else float(scale)
-    return imresize_matlab(u8, scale=kernel_scale, size=tuple(out_size), rounding="per_pass").to(lr.dtype) / 255.0
+    return imresize_matlab(u8, size=tuple(out_size), rounding="per_pass").to(lr.dtype) / 255.0
 
 
 def bicubic_pil(lr: torch.Tensor, out_size, scale=None) -> torch.Tensor:

@@ -56,6 +56,29 @@ class TestPrintedBicubic:
         assert abs(res["psnr"] - printed_bicubic(paper_tables_dir, "Urban100", 2)) <= 0.01
 
 
+class TestBicubicGeometry:
+    """At a scale s where h·s is not whole the HR is round(h·s) pixels and the LR samples it at the
+    factor H/h (``pil_lr``); the upscaler must map back with the same factor, as the decoders' grids do."""
+
+    @pytest.mark.parametrize("h, s", [(330, 1.55), (97, 2.75), (41, 6.25)])
+    def test_a_linear_ramp_comes_back_on_the_hr_grid(self, h, s):
+        from sr_lib.geometry import hr_size_for
+        H = hr_size_for((h, h), s)[0]
+        assert H != h * s                                       # the case that drifted
+        lr_x = torch.arange(h, dtype=torch.float64) + 0.5       # LR centres, LR units
+        lr = (0.2 + 0.6 * lr_x / h).expand(1, 3, h, h).transpose(-1, -2).contiguous()
+        sr = bicubic_matlab(lr.double(), (H, H), s)[0, 0, :, 0]                       # [H] down column 0
+        hr_x = (torch.arange(H, dtype=torch.float64) + 0.5) * h / H   # HR centres in LR units: factor H/h
+        inner = slice(4 * H // h + 4, -(4 * H // h + 4))        # bicubic is exact on a line away from borders
+        assert torch.allclose(sr[inner], (0.2 + 0.6 * hr_x / h)[inner], atol=1e-12)
+
+    def test_printed_set5_bicubic_at_non_integer_scales(self, shared_data, paper_tables_dir):
+        # EQSR prints 36.24 (x1.55) and 36.10 (x1.6); mapping by s instead of H/h gave 35.32 at x1.55
+        for s, tol in ((1.6, 0.05), (1.55, 0.25)):
+            res = evaluate(bicubic_matlab, load_dataset("Set5", shared_data), s, "eqsr")
+            assert abs(res["psnr"] - printed_bicubic(paper_tables_dir, "Set5", s)) <= tol, (s, res["psnr"])
+
+
 class NearestSR(ImplicitSR):
     """A parameter-free 'model' (nearest-neighbour upsampling): local, so tiling and padding
     must not change its output."""
