@@ -6,6 +6,7 @@ Both functions take the frames ``side_by_side_table`` / ``check_claims`` return 
 from __future__ import annotations
 
 import textwrap
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -40,8 +41,11 @@ def plot_psnr_vs_scale(sbs: pd.DataFrame, methods=None, metric: str = "psnr", ti
                 if col == "ours" and g["ours_std"].notna().any():
                     ax.errorbar(g["scale"], g[col], yerr=g["ours_std"].fillna(0), marker="o", ms=3, capsize=2,
                                 color=colors[m], label=m)
-                else:
-                    ax.plot(g["scale"], g[col], marker="o", ms=3, color=colors[m], label=m)
+                else:                       # a flagged printed cell stays off the line (drawn below)
+                    ok = ~flagged_mask(g, "flag") if col == "printed" else np.ones(len(g), dtype=bool)
+                    ax.plot(g["scale"][ok], g[col][ok], marker="o", ms=3, color=colors[m], label=m)
+            if col == "printed":
+                _draw_flagged_cells(ax, d[(d["backbone"] == bb) | (d["backbone"] == "")], methods, colors)
             ax.set_xscale("log")
             scales = sorted(d["scale"].dropna().unique())
             ax.set_xticks(scales, _thinned_labels(scales))
@@ -55,6 +59,22 @@ def plot_psnr_vs_scale(sbs: pd.DataFrame, methods=None, metric: str = "psnr", ti
     if title:
         fig.suptitle(_wrap(title, 100))
     return fig
+
+
+def _draw_flagged_cells(ax, d: pd.DataFrame, methods, colors) -> None:
+    """Printed cells the paper tables flag (a likely typo, a low-confidence reading): open triangles
+    in the method's colour, inside the range of the unflagged curves (an outlier at the edge, with
+    its value), so that a typo such as 27.18 for 37.18 neither looks like a collapse nor squashes the axis."""
+    f = d[d["method"].isin(methods) & d["printed"].notna()]
+    f = f[flagged_mask(f, "flag")]
+    if f.empty:
+        return
+    with _kept_limits(ax) as (lo, hi):
+        for m, g in f.groupby("method", sort=False):
+            at, val = g["scale"].to_numpy(dtype=float), g["printed"].to_numpy(dtype=float)
+            shown = _onto_axis(ax, at, val, lo, hi, False, "{:.2f}, off scale", colors[m])
+            ax.plot(at, shown, "^", mfc="none", ls="none", color=colors[m])
+        ax.plot([], [], "^", mfc="none", ls="none", color="0.3", label="flagged printed cell")
 
 
 def _thinned_labels(scales, chars_per_axis: float = 45.0) -> list[str]:
@@ -133,16 +153,29 @@ def _draw_printed_flagged(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = F
         return
     typo = g.loc[keep, "printed_flag"].astype(str).str.contains("SUSPICIOUS").any()
     at, val = pos[keep], g.loc[keep, "printed"].to_numpy(dtype=float)
+    with _kept_limits(ax, across) as (lo, hi):
+        shown = _onto_axis(ax, at, val, lo, hi, across, "{:+.2f}, off scale", "C1")
+        ax.plot(*((shown, at) if across else (at, shown)), "^", mfc="none", ls="none", color="C1",
+                label="printed, flagged: " + ("likely typo" if typo else "low-confidence reading"))
+
+
+@contextmanager
+def _kept_limits(ax, across: bool = False):
+    """The value axis's limits as the evidence drawn so far set them, kept through the block."""
     lo, hi = ax.get_xlim() if across else ax.get_ylim()
+    yield lo, hi
+    (ax.set_xlim if across else ax.set_ylim)(lo, hi)
+
+
+def _onto_axis(ax, at, val, lo, hi, across: bool, text: str, color) -> np.ndarray:
+    """``val`` clipped just inside (lo, hi); each clipped point is labelled with ``text.format(value)``."""
     inset = 0.03 * (hi - lo)
     shown = np.clip(val, lo + inset, hi - inset)
     for a, v, w in zip(at, val, shown):
         if v != w:
-            ax.annotate(f"{v:+.2f}, off scale", (w, a) if across else (a, w), fontsize=6, color="C1",
+            ax.annotate(text.format(v), (w, a) if across else (a, w), fontsize=6, color=color,
                         xytext=(4, 0), textcoords="offset points", va="center")
-    ax.plot(*((shown, at) if across else (at, shown)), "^", mfc="none", ls="none", color="C1",
-            label="printed, flagged: " + ("likely typo" if typo else "low-confidence reading"))
-    (ax.set_xlim if across else ax.set_ylim)(lo, hi)
+    return shown
 
 
 def _draw_ours(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = False) -> None:
