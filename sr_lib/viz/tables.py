@@ -6,7 +6,6 @@ Both functions take the frames ``side_by_side_table`` / ``check_claims`` return 
 from __future__ import annotations
 
 import textwrap
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -63,18 +62,15 @@ def plot_psnr_vs_scale(sbs: pd.DataFrame, methods=None, metric: str = "psnr", ti
 
 def _draw_flagged_cells(ax, d: pd.DataFrame, methods, colors) -> None:
     """Printed cells the paper tables flag (a likely typo, a low-confidence reading): open triangles
-    in the method's colour, inside the range of the unflagged curves (an outlier at the edge, with
-    its value), so that a typo such as 27.18 for 37.18 neither looks like a collapse nor squashes the axis."""
+    in the method's colour, off the method's curve, so that a typo such as 27.18 for 37.18 does not
+    read as a collapse of the method."""
     f = d[d["method"].isin(methods) & d["printed"].notna()]
     f = f[flagged_mask(f, "flag")]
     if f.empty:
         return
-    with _kept_limits(ax) as (lo, hi):
-        for m, g in f.groupby("method", sort=False):
-            at, val = g["scale"].to_numpy(dtype=float), g["printed"].to_numpy(dtype=float)
-            shown = _onto_axis(ax, at, val, lo, hi, False, "{:.2f}, off scale", colors[m])
-            ax.plot(at, shown, "^", mfc="none", ls="none", color=colors[m])
-        ax.plot([], [], "^", mfc="none", ls="none", color="0.3", label="flagged printed cell")
+    for m, g in f.groupby("method", sort=False):
+        ax.plot(g["scale"], g["printed"], "^", mfc="none", ls="none", color=colors[m])
+    ax.plot([], [], "^", mfc="none", ls="none", color="0.3", label="flagged printed cell")
 
 
 def _thinned_labels(scales, chars_per_axis: float = 45.0) -> list[str]:
@@ -153,29 +149,16 @@ def _draw_printed_flagged(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = F
         return
     typo = g.loc[keep, "printed_flag"].astype(str).str.contains("SUSPICIOUS").any()
     at, val = pos[keep], g.loc[keep, "printed"].to_numpy(dtype=float)
-    with _kept_limits(ax, across) as (lo, hi):
-        shown = _onto_axis(ax, at, val, lo, hi, across, "{:+.2f}, off scale", "C1")
-        ax.plot(*((shown, at) if across else (at, shown)), "^", mfc="none", ls="none", color="C1",
-                label="printed, flagged: " + ("likely typo" if typo else "low-confidence reading"))
-
-
-@contextmanager
-def _kept_limits(ax, across: bool = False):
-    """The value axis's limits as the evidence drawn so far set them, kept through the block."""
     lo, hi = ax.get_xlim() if across else ax.get_ylim()
-    yield lo, hi
-    (ax.set_xlim if across else ax.set_ylim)(lo, hi)
-
-
-def _onto_axis(ax, at, val, lo, hi, across: bool, text: str, color) -> np.ndarray:
-    """``val`` clipped just inside (lo, hi); each clipped point is labelled with ``text.format(value)``."""
     inset = 0.03 * (hi - lo)
     shown = np.clip(val, lo + inset, hi - inset)
     for a, v, w in zip(at, val, shown):
         if v != w:
-            ax.annotate(text.format(v), (w, a) if across else (a, w), fontsize=6, color=color,
+            ax.annotate(f"{v:+.2f}, off scale", (w, a) if across else (a, w), fontsize=6, color="C1",
                         xytext=(4, 0), textcoords="offset points", va="center")
-    return shown
+    ax.plot(*((shown, at) if across else (at, shown)), "^", mfc="none", ls="none", color="C1",
+            label="printed, flagged: " + ("likely typo" if typo else "low-confidence reading"))
+    (ax.set_xlim if across else ax.set_ylim)(lo, hi)
 
 
 def _draw_ours(ax, pos: np.ndarray, g: pd.DataFrame, across: bool = False) -> None:
