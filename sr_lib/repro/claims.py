@@ -93,6 +93,23 @@ def claim_verdict(a: pd.DataFrame, b: pd.DataFrame, metric: str, health=None):
     return paired_verdict(diff, direction=-1 if metric in LOWER_IS_BETTER else 1)
 
 
+def paired_seeds(lines: pd.DataFrame, better: str, worse: str, by: list) -> pd.DataFrame:
+    """The lines of ``better`` and ``worse`` with their seeds paired as ``claim_verdict`` pairs them: in a
+    ``by`` group where one side has a single seed and the other several, the single seed's lines are
+    repeated under each seed of the other, so that the per-seed margins (and their mean, ``ours``) are
+    over the same pairs as the verdict's per-image differences."""
+    parts = []
+    for _, g in lines[lines["method"].isin([better, worse])].groupby(by, dropna=False):
+        a, b = g[g["method"] == better], g[g["method"] == worse]
+        sa, sb = a["seed"].unique(), b["seed"].unique()
+        if len(sa) == 1 and len(sb) > 1:
+            a = pd.concat([a.assign(seed=x) for x in sb])
+        elif len(sb) == 1 and len(sa) > 1:
+            b = pd.concat([b.assign(seed=x) for x in sa])
+        parts += [a, b]
+    return pd.concat(parts, ignore_index=True) if parts else lines.iloc[:0]
+
+
 SIDE_COLUMNS = ["paper", "table", "dataset", "method", "backbone", "scale", "scale_kind", "metric", "printed",
                 "ours", "ours_std", "n_seeds", "seeds", "delta", "ours_text", "weights", "eval_set", "n_images",
                 "stand_in", "profile", "status", "flag"]
@@ -178,7 +195,8 @@ def check_claims(spec: TableSpec, raw: pd.DataFrame, profile: str, *, data_root=
         p = claim_holds(printed, c.better, c.worse, by=by, metric=c.metric, strict=c.strict)
         p = p.rename(columns={"margin": "printed", "holds": "holds_printed"})[by + ["claim", "printed", "holds_printed"]]
         if len(ours):
-            per_seed = claim_holds(ours, c.better, c.worse, by=by + ["seed"], metric=c.metric, strict=c.strict)
+            per_seed = claim_holds(paired_seeds(ours, c.better, c.worse, by), c.better, c.worse, by=by + ["seed"],
+                                   metric=c.metric, strict=c.strict)
         else:
             per_seed = pd.DataFrame(columns=by + ["seed", "margin"])
         agg = per_seed.groupby(by, dropna=False).agg(ours=("margin", "mean"), ours_std=("margin", "std"),
@@ -256,5 +274,5 @@ def verdict_counts(claims: pd.DataFrame, by=("paper",)) -> pd.DataFrame:
     return out.reindex(columns=list(VERDICTS), fill_value=0).reset_index()
 
 
-__all__ = ["ours_cells", "health_reason", "printed_flags", "SIDE_COLUMNS", "side_by_side_table", "official_summary", "CLAIM_COLUMNS", "check_claims",
+__all__ = ["ours_cells", "health_reason", "printed_flags", "paired_seeds", "SIDE_COLUMNS", "side_by_side_table", "official_summary", "CLAIM_COLUMNS", "check_claims",
            "claim_summary", "claim_verdict", "per_image_scores", "verdict_counts", "OURS_COLUMNS"]

@@ -57,6 +57,15 @@ class TestClaims:
         assert c.loc[2.0, "seed_sd"] == pytest.approx(0.1) and c.loc[2.0, "mean_diff"] == pytest.approx(0.6)
         assert c.loc[6.0, "verdict"] == "not tested (not evaluated)"      # printed, not run
 
+    def test_a_one_seed_side_is_compared_with_every_seed_of_the_other_in_ours_and_the_verdict(self, toy):
+        raw = pd.concat([toy.raw({(0, 2): 30.0, (1, 2): 30.3, (2, 2): 30.6}),
+                         toy.raw({(0, 2): 30.5}, label="IPE-LIIF", method="ipe-liif")], ignore_index=True)
+        c = check_claims(toy.spec, raw, "smoke", data_root=toy.root, budget=toy.budget, tables=toy.printed,
+                         health=toy.healthy(raw)).set_index("scale")
+        # pairs (IPE-LIIF s0, LIIF s0/s1/s2): margins 0.5, 0.2, -0.1; seed 0 alone would say 0.5
+        assert c.loc[2.0, "ours"] == pytest.approx(0.2) and c.loc[2.0, "mean_diff"] == pytest.approx(0.2)
+        assert c.loc[2.0, "ours_std"] == pytest.approx(0.3) and c.loc[2.0, "n_seeds"] == 3
+
     def test_a_margin_on_a_flagged_printed_cell_names_the_flag(self, toy):
         """The printed value stays as printed; the claim cell says which flagged number it rests on."""
         printed = toy.printed.copy()
