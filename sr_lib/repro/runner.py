@@ -235,7 +235,7 @@ def run_series(profile: str = "cpu", only: list[str] | None = None, force: bool 
     table notebooks train every run from scratch instead of loading the shipped cpu weights."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    _check_inputs(data_root, device)            # before any notebook starts (one line, not 48 of papermill)
+    _check_inputs(data_root, device, profile)   # before any notebook starts (one line, not 48 of papermill)
     prefixes = None if only is None else [str(o).strip() for o in ([only] if isinstance(only, str) else only)]
     if prefixes is not None and not (prefixes and all(prefixes)):
         raise ValueError("--only needs notebook name prefixes, e.g. --only 00 10 (leave it out to run them all)")
@@ -293,15 +293,20 @@ def run_series(profile: str = "cpu", only: list[str] | None = None, force: bool 
     return summary
 
 
-def _check_inputs(data_root, device) -> None:
-    """The series' data root and device, checked before anything runs."""
+def _check_inputs(data_root, device, profile: str = "smoke") -> None:
+    """The series' data root and device, checked before anything runs. Above ``smoke`` the bundled
+    stand-in images are refused: the shipped weights were trained on the real training sets (a run's
+    key holds its data), so every run would be trained again, for hours, on 9 small photographs."""
     from sr_lib.data.resolver import resolve_data_root
     from sr_lib.engine.device import get_device
-    if data_root:
-        try:
-            resolve_data_root(data_root, warn=False)
-        except OSError as e:
-            raise UserError(str(e)) from None
+    try:
+        root = resolve_data_root(data_root or None, warn=False)
+    except OSError as e:
+        raise UserError(str(e)) from None
+    if root.bundled and profile != "smoke":
+        raise UserError(f"profile {profile} needs the benchmark and training images, and none were found "
+                        "(SR_DATA unset, data/ empty): set SR_DATA, or fill data/ with "
+                        "'python -m sr_lib data download NAME', or run --profile smoke on the bundled images")
     get_device(device)
 
 

@@ -182,3 +182,16 @@ def test_a_notebook_runs_headless_with_progress_and_html(tmp_path, monkeypatch, 
     page = (out / "01_tiny.html").read_text()
     assert "interactive is False" in page and "data:image/svg+xml;base64," in page
     assert "<script" not in page and "http" not in page.split("<body>")[1].split("data:")[0]
+
+
+def test_above_smoke_the_bundled_images_are_refused_before_anything_runs(series, tmp_path, monkeypatch):
+    from sr_lib.data import resolver
+    from sr_lib.errors import UserError
+    _, ran = series
+    monkeypatch.delenv("SR_DATA", raising=False)
+    monkeypatch.setattr(resolver, "repo_root", lambda: tmp_path / "repo")       # its data/ is absent
+    with pytest.raises(UserError, match=r"profile cpu needs the benchmark and training images.*--profile smoke"):
+        runner.run_series("cpu", report=False)
+    assert ran == []
+    runner.run_series("smoke", only=["01"], report=False)                      # smoke runs on them
+    assert names(ran) == ["01_a.py"]
