@@ -278,10 +278,15 @@ def claims_table(g: pd.DataFrame, max_rows: int) -> list[str]:
 
 
 def _compact(first: str, rows: list, max_rows: int, what: str) -> list[str]:
-    """The compact table of a printed table: at most ``max_rows`` rows, the rest counted."""
+    """The compact table of a printed table: at most ``max_rows`` rows; the rest counted, and for claims
+    each named on the same line with its verdicts (a hidden reversal must not read as no news)."""
     out = md_table([first, "metric", "cells ours/printed", "printed", "ours ± spread", "Δ", "verdict"],
                    rows[:max_rows])
-    return out + (["", f"({len(rows) - max_rows} more {what} in the CSV.)"] if len(rows) > max_rows else [])
+    if len(rows) <= max_rows:
+        return out
+    rest = rows[max_rows:]
+    named = ": " + "; ".join(f"{r[0]} {r[-1].replace('; ', ', ')}" for r in rest) if what == "claims" else ""
+    return out + ["", f"({len(rest)} more {what if len(rest) > 1 else what[:-1]} in the CSV{named}.)"]
 
 
 def lines_table(g: pd.DataFrame, max_rows: int) -> list[str]:
@@ -364,7 +369,8 @@ def _demote(note: str, levels: int = 2) -> list[str]:
 
 # detail levels of the sections, tried in turn until the page fits in MAX_LINES:
 # (rows per compact table, figures embedded, a compact table at all)
-DETAIL = ((8, True, True), (5, True, True), (3, True, True), (1, False, True), (0, False, False))
+DETAIL = ((8, True, True), (5, True, True), (4, True, True), (3, True, True), (2, True, True), (1, True, True),
+          (1, False, True), (0, False, False))
 
 
 def build_section(res: Path, nb: str, detail: int = 0, counts: dict | None = None) -> list[str]:

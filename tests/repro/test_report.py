@@ -259,3 +259,17 @@ def test_a_printed_mean_over_flagged_cells_says_how_many():
     (row,) = _tables("\n".join(report.claims_table(c, 10)))[0][2:]
     assert row.split(" | ")[3] == "+0.10 (1 flagged)"
     assert report.claims_table(c.assign(printed_flag=""), 10)[2].split(" | ")[3] == "+0.10"
+
+
+def test_claims_beyond_the_row_limit_are_named_with_their_verdicts():
+    """A compact table cut to one row still says what the other claims found (a reversal is news)."""
+    rng = np.random.default_rng(0)
+    c = pd.concat([_claims("ciaosr", "t", ["A > B (psnr)"], 2, ["holds"], True, rng),
+                   _claims("ciaosr", "t", ["A > C (psnr)"], 2, ["reversed"], True, rng),
+                   _claims("ciaosr", "t", ["A > D (psnr)"], 1, ["within noise"], True, rng)], ignore_index=True)
+    c["shown"] = c["verdict"]
+    lines = report.claims_table(c, 1)
+    assert len(_tables("\n".join(lines))[0]) == 3                          # header, rule, one row
+    assert lines[-1] == "(2 more claims in the CSV: A > C (psnr) reversed ×2; A > D (psnr) within noise ×1.)"
+    assert report.claims_table(c, 2)[-1] == "(1 more claim in the CSV: A > D (psnr) within noise ×1.)"
+    assert not report.claims_table(c, 3)[-1].startswith("(")
