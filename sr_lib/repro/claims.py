@@ -66,6 +66,14 @@ def health_reason(run_key: str, health) -> str:
     return "" if ok else f"run {run_key} below the health bar"
 
 
+def seed_pairs(sa: list, sb: list) -> list[tuple]:
+    """The (seed of a, seed of b) pairs a claim compares: seed j with seed j, or, where one side has a
+    single seed, that seed with every seed of the other."""
+    if len(sa) == 1 or len(sb) == 1:
+        return [(x, y) for x in sa for y in sb]
+    return [(x, x) for x in sorted(set(sa) & set(sb))]
+
+
 def claim_verdict(a: pd.DataFrame, b: pd.DataFrame, metric: str, health=None):
     """The verdict of "a beats b" from their ``ours_cells`` lines in one (dataset, backbone, scale)
     cell: seed j of a paired with seed j of b (a one-seed side is paired with every seed of the
@@ -80,10 +88,7 @@ def claim_verdict(a: pd.DataFrame, b: pd.DataFrame, metric: str, health=None):
     sb = {s: per_image_scores(c, metric) for s, c in zip(b["seed"], b["per_image"])}
     if not all(sa.values()) or not all(sb.values()):
         return not_tested("no per-image scores")
-    if len(sa) == 1 or len(sb) == 1:
-        pairs = [(x, y) for x in sa for y in sb] if min(len(sa), len(sb)) == 1 else []
-    else:
-        pairs = [(x, x) for x in sorted(set(sa) & set(sb))]
+    pairs = seed_pairs(list(sa), list(sb))
     if not pairs:
         return not_tested("no common seeds")
     images = sorted(set.intersection(*[set(sa[x]) & set(sb[y]) for x, y in pairs]))
@@ -94,19 +99,14 @@ def claim_verdict(a: pd.DataFrame, b: pd.DataFrame, metric: str, health=None):
 
 
 def paired_seeds(lines: pd.DataFrame, better: str, worse: str, by: list) -> pd.DataFrame:
-    """The lines of ``better`` and ``worse`` with their seeds paired as ``claim_verdict`` pairs them: in a
-    ``by`` group where one side has a single seed and the other several, the single seed's lines are
-    repeated under each seed of the other, so that the per-seed margins (and their mean, ``ours``) are
-    over the same pairs as the verdict's per-image differences."""
+    """The lines of ``better`` and ``worse`` relabelled so that ``seed`` numbers the ``seed_pairs`` of each
+    ``by`` group, the pairs ``claim_verdict`` compares: the per-seed margins (and their mean, ``ours``)
+    are then over the same pairs as the verdict's per-image differences."""
     parts = []
     for _, g in lines[lines["method"].isin([better, worse])].groupby(by, dropna=False):
         a, b = g[g["method"] == better], g[g["method"] == worse]
-        sa, sb = a["seed"].unique(), b["seed"].unique()
-        if len(sa) == 1 and len(sb) > 1:
-            a = pd.concat([a.assign(seed=x) for x in sb])
-        elif len(sb) == 1 and len(sa) > 1:
-            b = pd.concat([b.assign(seed=x) for x in sa])
-        parts += [a, b]
+        for k, (x, y) in enumerate(seed_pairs(list(a["seed"].unique()), list(b["seed"].unique()))):
+            parts += [a[a["seed"] == x].assign(seed=k), b[b["seed"] == y].assign(seed=k)]
     return pd.concat(parts, ignore_index=True) if parts else lines.iloc[:0]
 
 
@@ -274,5 +274,5 @@ def verdict_counts(claims: pd.DataFrame, by=("paper",)) -> pd.DataFrame:
     return out.reindex(columns=list(VERDICTS), fill_value=0).reset_index()
 
 
-__all__ = ["ours_cells", "health_reason", "printed_flags", "paired_seeds", "SIDE_COLUMNS", "side_by_side_table", "official_summary", "CLAIM_COLUMNS", "check_claims",
+__all__ = ["ours_cells", "health_reason", "printed_flags", "seed_pairs", "paired_seeds", "SIDE_COLUMNS", "side_by_side_table", "official_summary", "CLAIM_COLUMNS", "check_claims",
            "claim_summary", "claim_verdict", "per_image_scores", "verdict_counts", "OURS_COLUMNS"]

@@ -66,6 +66,13 @@ class TestClaims:
         assert c.loc[2.0, "ours"] == pytest.approx(0.2) and c.loc[2.0, "mean_diff"] == pytest.approx(0.2)
         assert c.loc[2.0, "ours_std"] == pytest.approx(0.3) and c.loc[2.0, "n_seeds"] == 3
 
+    def test_seed_pairs_are_one_rule_for_the_margin_and_the_verdict(self):
+        from sr_lib.repro.claims import seed_pairs
+        assert seed_pairs([0, 1, 2], [2, 0, 5]) == [(0, 0), (2, 2)]
+        assert seed_pairs([0], [0, 1, 2]) == [(0, 0), (0, 1), (0, 2)]
+        assert seed_pairs([3], [0]) == [(3, 0)]                 # one seed each: compared whatever their numbers
+        assert seed_pairs([0, 1], [2, 3]) == []
+
     def test_a_margin_on_a_flagged_printed_cell_names_the_flag(self, toy):
         """The printed value stays as printed; the claim cell says which flagged number it rests on."""
         printed = toy.printed.copy()
