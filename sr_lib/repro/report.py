@@ -274,18 +274,19 @@ def claims_table(g: pd.DataFrame, max_rows: int) -> list[str]:
                      _signed(printed, d) + _flagged(both if len(both) else c, "printed_flag"),
                      _ours_pm(ours, _spread(both) if len(both) else None, d, _seeds(both)), _signed(delta, d),
                      _tally(both["shown"] if len(both) else c["shown"])])      # cells without ours: see "cells"
-    return _compact("claim (margin better − worse)", rows, max_rows, "claims")
+    return _compact("claim (margin better − worse)", rows, max_rows, "claims", name_rest=True)
 
 
-def _compact(first: str, rows: list, max_rows: int, what: str) -> list[str]:
-    """The compact table of a printed table: at most ``max_rows`` rows; the rest counted, and for claims
-    each named on the same line with its verdicts (a hidden reversal must not read as no news)."""
+def _compact(first: str, rows: list, max_rows: int, what: str, name_rest: bool = False) -> list[str]:
+    """The compact table of a printed table: at most ``max_rows`` rows, the rest counted; ``name_rest``:
+    each of the rest named on the same line with its verdict column (a hidden reversal must not read as
+    no news)."""
     out = md_table([first, "metric", "cells ours/printed", "printed", "ours ± spread", "Δ", "verdict"],
                    rows[:max_rows])
     if len(rows) <= max_rows:
         return out
     rest = rows[max_rows:]
-    named = ": " + "; ".join(f"{r[0]} {r[-1].replace('; ', ', ')}" for r in rest) if what == "claims" else ""
+    named = ": " + "; ".join(f"{r[0]} {r[-1].replace('; ', ', ')}" for r in rest) if name_rest else ""
     return out + ["", f"({len(rest)} more {what if len(rest) > 1 else what[:-1]} in the CSV{named}.)"]
 
 

@@ -293,7 +293,7 @@ def run_series(profile: str = "cpu", only: list[str] | None = None, force: bool 
     return summary
 
 
-def _check_inputs(data_root, device, profile: str = "smoke") -> None:
+def _check_inputs(data_root, device, profile: str) -> None:
     """The series' data root and device, checked before anything runs. Above ``smoke`` the bundled
     stand-in images are refused: the shipped weights were trained on the real training sets (a run's
     key holds its data), so every run would be trained again, for hours, on 9 small photographs."""

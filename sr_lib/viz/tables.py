@@ -31,10 +31,10 @@ def plot_psnr_vs_scale(sbs: pd.DataFrame, methods=None, metric: str = "psnr", ti
     axes = fig.subplots(len(backbones), 2, squeeze=False)
     colors = dict(zip(methods, colormaps["tab10"](np.arange(len(methods)) % 10)))
     for row, bb in zip(axes, backbones):
+        here = d[(d["backbone"] == bb) | (d["backbone"] == "")]          # this backbone's lines and Bicubic
         for ax, col, what in ((row[0], "printed", "printed"), (row[1], "ours", "ours")):
             for m in methods:
-                g = d[(d["method"] == m) & ((d["backbone"] == bb) | (d["backbone"] == ""))
-                      & d[col].notna()].sort_values("scale")
+                g = here[(here["method"] == m) & here[col].notna()].sort_values("scale")
                 if g.empty:
                     continue
                 if col == "ours" and g["ours_std"].notna().any():
@@ -44,7 +44,7 @@ def plot_psnr_vs_scale(sbs: pd.DataFrame, methods=None, metric: str = "psnr", ti
                     ok = ~flagged_mask(g, "flag") if col == "printed" else np.ones(len(g), dtype=bool)
                     ax.plot(g["scale"][ok], g[col][ok], marker="o", ms=3, color=colors[m], label=m)
             if col == "printed":
-                _draw_flagged_cells(ax, d[(d["backbone"] == bb) | (d["backbone"] == "")], methods, colors)
+                _draw_flagged_cells(ax, here, methods, colors)
             ax.set_xscale("log")
             scales = sorted(d["scale"].dropna().unique())
             ax.set_xticks(scales, _thinned_labels(scales))
